@@ -1,0 +1,213 @@
+// SysV semaphore sets: semget, one atomic multi-op semop (optionally timed, sync or on a pool thread),
+// GETVAL/SETVAL/GETALL, IPC_STAT and IPC_RMID. Flags (SEM_UNDO, IPC_NOWAIT) are passed exactly as given.
+// Thread-safety: stateless; the async variant copies its sembufs before leaving the JS thread.
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "common/async_wait.h"
+#include "common/errors.h"
+#include "common/exports.h"
+
+namespace shm {
+namespace {
+
+#if defined(__linux__)
+// glibc leaves union semun to the caller.
+union semun {
+  int val;
+  struct semid_ds* buf;
+  unsigned short* array;
+};
+#endif
+
+std::string IdName(int32_t id) { return "semid " + std::to_string(id); }
+
+std::vector<struct sembuf> ReadOps(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(env, "Expected an array of sem ops");
+  Napi::Array a = info[i].As<Napi::Array>();
+  uint32_t n = a.Length();
+  if (n == 0 || n % 3 != 0 || n > 3 * 64) throw Napi::RangeError::New(env, "Expected 1..64 (num, op, flg) triples");
+  std::vector<struct sembuf> ops(n / 3);
+  for (uint32_t k = 0; k < n / 3; ++k) {
+    ops[k].sem_num = static_cast<unsigned short>(a.Get(3 * k).As<Napi::Number>().Int32Value());
+    ops[k].sem_op = static_cast<short>(a.Get(3 * k + 1).As<Napi::Number>().Int32Value());
+    ops[k].sem_flg = static_cast<short>(a.Get(3 * k + 2).As<Napi::Number>().Int32Value());
+  }
+  return ops;
+}
+
+// Applies all ops atomically. Returns 0, or -EAGAIN when IPC_NOWAIT would block or the timeout ran out; other
+// failures return -errno. EINTR is retried with the remaining time.
+int DoSemop(int id, std::vector<struct sembuf>& ops, double timeout_ms) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  if (timeout_ms >= 0) {
+    int64_t ns = deadline.tv_nsec + static_cast<int64_t>(timeout_ms * 1e6);
+    deadline.tv_sec += static_cast<time_t>(ns / 1000000000);
+    deadline.tv_nsec = static_cast<long>(ns % 1000000000);
+  }
+  for (;;) {
+    int rc;
+#if defined(__linux__)
+    if (timeout_ms >= 0) {
+      struct timespec now, rel;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t left = (deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
+      if (left < 0) left = 0;
+      rel.tv_sec = static_cast<time_t>(left / 1000000000);
+      rel.tv_nsec = static_cast<long>(left % 1000000000);
+      rc = semtimedop(id, ops.data(), ops.size(), &rel);
+    } else {
+      rc = semop(id, ops.data(), ops.size());
+    }
+#else
+    if (timeout_ms >= 0) {
+      // No semtimedop: poll with IPC_NOWAIT until the deadline.
+      std::vector<struct sembuf> nb = ops;
+      for (auto& o : nb) o.sem_flg |= IPC_NOWAIT;
+      rc = semop(id, nb.data(), nb.size());
+      if (rc != 0 && errno == EAGAIN) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        bool expired = now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
+        bool nowait = (ops[0].sem_flg & IPC_NOWAIT) != 0;
+        if (!expired && !nowait) {
+          usleep(1000);
+          continue;
+        }
+      }
+    } else {
+      rc = semop(id, ops.data(), ops.size());
+    }
+#endif
+    if (rc == 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return -EAGAIN;
+    return -errno;
+  }
+}
+
+// semop(semid, [num, op, flg, ...], timeoutMs) -> 0 | -EAGAIN; throws for any other failure.
+Napi::Value Semop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t id = ArgInt32(info, 0, "semid");
+  std::vector<struct sembuf> ops = ReadOps(info, 1);
+  double timeout = ArgNumber(info, 2, "timeoutMs");
+  int r = DoSemop(id, ops, timeout);
+  if (r < 0 && r != -EAGAIN) ThrowSys(env, -r, "semop", IdName(id));
+  return Napi::Number::New(env, r);
+}
+
+// semopAsync(semid, ops, timeoutMs) -> Promise<0 | -EAGAIN>, blocking on a pool thread instead of the JS thread.
+// SEM_UNDO adjustments belong to the process, so a lock taken here is released by the kernel if it dies.
+Napi::Value SemopAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t id = ArgInt32(info, 0, "semid");
+  std::vector<struct sembuf> ops = ReadOps(info, 1);
+  double timeout = ArgNumber(info, 2, "timeoutMs");
+  auto* w = new PromiseWorker(
+      env,
+      [id, ops, timeout](int* err) mutable -> double {
+        int r = DoSemop(id, ops, timeout);
+        if (r < 0 && r != -EAGAIN) {
+          *err = -r;
+          return 0;
+        }
+        return r;
+      },
+      "semop", IdName(id));
+  w->Queue();
+  return w->Promise();
+}
+
+Napi::Value Semget(const Napi::CallbackInfo& info) {
+  int32_t key = ArgInt32(info, 0, "key");
+  int32_t nsems = ArgInt32(info, 1, "nsems");
+  int32_t flags = ArgInt32(info, 2, "flags");
+  int id = semget(static_cast<key_t>(key), nsems, flags);
+  if (id < 0) ThrowSys(info.Env(), errno, "semget", "key " + std::to_string(key));
+  return Napi::Number::New(info.Env(), id);
+}
+
+Napi::Value SemGetVal(const Napi::CallbackInfo& info) {
+  int32_t id = ArgInt32(info, 0, "semid");
+  int32_t num = ArgInt32(info, 1, "num");
+  int v = semctl(id, num, GETVAL);
+  if (v < 0) ThrowSys(info.Env(), errno, "semctl(GETVAL)", IdName(id));
+  return Napi::Number::New(info.Env(), v);
+}
+
+Napi::Value SemSetVal(const Napi::CallbackInfo& info) {
+  int32_t id = ArgInt32(info, 0, "semid");
+  int32_t num = ArgInt32(info, 1, "num");
+  union semun arg;
+  arg.val = ArgInt32(info, 2, "value");
+  if (semctl(id, num, SETVAL, arg) != 0) ThrowSys(info.Env(), errno, "semctl(SETVAL)", IdName(id));
+  return info.Env().Undefined();
+}
+
+Napi::Value SemStat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t id = ArgInt32(info, 0, "semid");
+  struct semid_ds ds;
+  union semun arg;
+  arg.buf = &ds;
+  if (semctl(id, 0, IPC_STAT, arg) != 0) ThrowSys(env, errno, "semctl(IPC_STAT)", IdName(id));
+  Napi::Object o = Napi::Object::New(env);
+#if defined(__linux__)
+  o.Set("key", Napi::Number::New(env, ds.sem_perm.__key));
+#else
+  o.Set("key", Napi::Number::New(env, ds.sem_perm._key));
+#endif
+  o.Set("nsems", Napi::Number::New(env, static_cast<double>(ds.sem_nsems)));
+  o.Set("mode", Napi::Number::New(env, ds.sem_perm.mode & 0777));
+  o.Set("uid", Napi::Number::New(env, ds.sem_perm.uid));
+  o.Set("cuid", Napi::Number::New(env, ds.sem_perm.cuid));
+  o.Set("otime", Napi::Number::New(env, static_cast<double>(ds.sem_otime)));
+  o.Set("ctime", Napi::Number::New(env, static_cast<double>(ds.sem_ctime)));
+  return o;
+}
+
+Napi::Value SemGetAll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t id = ArgInt32(info, 0, "semid");
+  struct semid_ds ds;
+  union semun arg;
+  arg.buf = &ds;
+  if (semctl(id, 0, IPC_STAT, arg) != 0) ThrowSys(env, errno, "semctl(IPC_STAT)", IdName(id));
+  std::vector<unsigned short> vals(ds.sem_nsems);
+  arg.array = vals.data();
+  if (semctl(id, 0, GETALL, arg) != 0) ThrowSys(env, errno, "semctl(GETALL)", IdName(id));
+  Napi::Array a = Napi::Array::New(env, vals.size());
+  for (size_t k = 0; k < vals.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, vals[k]));
+  return a;
+}
+
+Napi::Value SemRemove(const Napi::CallbackInfo& info) {
+  int32_t id = ArgInt32(info, 0, "semid");
+  if (semctl(id, 0, IPC_RMID) != 0) ThrowSys(info.Env(), errno, "semctl(IPC_RMID)", IdName(id));
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitSysvSem(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "semget", Semget);
+  Export(env, exports, "semop", Semop);
+  Export(env, exports, "semopAsync", SemopAsync);
+  Export(env, exports, "semGetVal", SemGetVal);
+  Export(env, exports, "semSetVal", SemSetVal);
+  Export(env, exports, "semGetAll", SemGetAll);
+  Export(env, exports, "semStat", SemStat);
+  Export(env, exports, "semRemove", SemRemove);
+}
+
+}  // namespace shm

@@ -1,0 +1,114 @@
+import { loadBinding } from './binding.js';
+import type { FstatResult, NativeMapping, PosixBinding } from './binding-types.js';
+import { ShmError, ShmSystemError } from './errors.js';
+import { checkFd, checkMode, checkShmName, checkSize, checkString } from './validate.js';
+
+function posix(): PosixBinding {
+  const b = loadBinding();
+  if (!b.mmap) throw new ShmError('ERR_SHM_NOT_SUPPORTED', `POSIX mappings are not available on ${process.platform}`);
+  return b as unknown as PosixBinding;
+}
+
+export interface OpenFlags {
+  /** Create the object if it does not exist. */
+  create?: boolean;
+  /** With create: fail with EEXIST if it already exists. */
+  exclusive?: boolean;
+  /** Permission bits for a new object (default 0o600). */
+  mode?: number;
+  readonly?: boolean;
+}
+
+function oflags(f: OpenFlags): number {
+  const c = posix().fdConstants;
+  let o = f.readonly ? c.O_RDONLY : c.O_RDWR;
+  if (f.create || f.exclusive) o |= c.O_CREAT;
+  if (f.exclusive) o |= c.O_EXCL;
+  return o;
+}
+
+/** shm_open: returns an fd (close-on-exec). `name` may omit the leading "/". */
+export function shmOpen(name: string, flags: OpenFlags = {}): number {
+  const n = checkShmName(name);
+  return posix().shmOpen(n, oflags(flags), checkMode(flags.mode ?? 0o600));
+}
+
+export function shmUnlink(name: string): void {
+  posix().shmUnlink(checkShmName(name));
+}
+
+/** open(2) of a regular file for mapping: returns an fd (close-on-exec). */
+export function openFile(path: string, flags: OpenFlags = {}): number {
+  return posix().openFile(checkString(path, 'path'), oflags(flags), checkMode(flags.mode ?? 0o600));
+}
+
+export function ftruncate(fd: number, size: number): void {
+  posix().ftruncate(checkFd(fd), checkSize(size));
+}
+
+/** Reserves [offset, offset+length) now, so a full tmpfs is ENOSPC here instead of SIGBUS on first touch. */
+export function fallocate(fd: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`Expected an offset >= 0 but received ${offset}`);
+  posix().fallocate(checkFd(fd), offset, checkSize(length, 'length'));
+}
+
+export function fstat(fd: number): FstatResult {
+  return posix().fstat(checkFd(fd));
+}
+
+export function closeFd(fd: number): void {
+  posix().closeFd(checkFd(fd));
+}
+
+export interface MapOptions {
+  /** Bytes to map; defaults to the object's whole size. */
+  size?: number;
+  offset?: number;
+  readonly?: boolean;
+  /** Fault every page in now (MAP_POPULATE). */
+  populate?: boolean;
+}
+
+/** Maps an fd (memfd, shm_open, file, or one inherited from a parent by number). */
+export function mapFd(fd: number, opts: MapOptions = {}): NativeMapping {
+  checkFd(fd);
+  const offset = opts.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`Expected an offset >= 0 but received ${offset}`);
+  const size = opts.size === undefined ? posix().fstat(fd).size - offset : checkSize(opts.size);
+  if (size <= 0) throw new ShmError('ERR_SHM_BAD_FORMAT', `fd ${fd} is empty: nothing to map`, { target: `fd ${fd}` });
+  return posix().mmap(fd, size, offset, !!opts.readonly, !!opts.populate);
+}
+
+function memfd() {
+  const b = loadBinding();
+  if (!b.memfdCreate) throw new ShmError('ERR_SHM_NOT_SUPPORTED', `memfd is not available on ${process.platform}`);
+  return b as unknown as Required<Pick<typeof b, 'memfdCreate' | 'memfdSeals' | 'memfdConstants'>>;
+}
+
+/** memfd_create + ftruncate(size) + sealed against shrink and grow (unless seal is false). */
+export function memfdCreate(name: string, size: number, opts: { seal?: boolean } = {}): number {
+  return memfd().memfdCreate(checkString(name, 'name'), checkSize(size), opts.seal ?? true);
+}
+
+export function memfdSeals(fd: number): number {
+  return memfd().memfdSeals(checkFd(fd));
+}
+
+/** True if `fd` is a memfd (it supports seals); false for any other kind of fd. Throws EBADF for a closed fd. */
+export function isMemfd(fd: number): boolean {
+  try {
+    memfdSeals(fd);
+    return true;
+  } catch (e) {
+    if (ShmSystemError.isInstance(e) && e.code === 'EINVAL') return false;
+    throw e;
+  }
+}
+
+export function memfdConstants() {
+  return memfd().memfdConstants;
+}
+
+export function pageSize(): number {
+  return posix().fdConstants.PAGE_SIZE;
+}

@@ -1,0 +1,140 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { loadBinding } from './binding.js';
+import type { NativeMapping, SemStatResult, ShmStatResult, SysvBinding } from './binding-types.js';
+import { ShmError, expected } from './errors.js';
+import { checkInt, checkKey, checkMode, checkSize, checkTimeout } from './validate.js';
+
+function sysv(): SysvBinding {
+  const b = loadBinding();
+  if (!b.shmget) throw new ShmError('ERR_SHM_NOT_SUPPORTED', `SysV IPC is not available on ${process.platform}`);
+  return b as unknown as SysvBinding;
+}
+
+export function sysvConstants() {
+  return sysv().sysvConstants;
+}
+
+export interface SysvFlags {
+  create?: boolean;
+  exclusive?: boolean;
+  /** Permission bits (default 0o600). */
+  mode?: number;
+  /** Exact flags, as IPC::ShareLite's -flags: when given, mode/create/exclusive are ORed onto it. */
+  flags?: number;
+}
+
+/** Composes shmget/semget flags. */
+export function sysvFlags(f: SysvFlags): number {
+  const c = sysv().sysvConstants;
+  let fl = f.flags !== undefined ? checkInt(f.flags, 'flags', 0) : checkMode(f.mode ?? 0o600);
+  if (f.create || f.exclusive) fl |= c.IPC_CREAT;
+  if (f.exclusive) fl |= c.IPC_EXCL;
+  return fl;
+}
+
+export function shmget(key: number, size: number, flags: SysvFlags | number = {}): number {
+  const fl = typeof flags === 'number' ? checkInt(flags, 'flags', 0) : sysvFlags(flags);
+  return sysv().shmget(checkKey(key), checkSize(size), fl);
+}
+
+export function shmat(shmid: number, opts: { readonly?: boolean } = {}): NativeMapping {
+  return sysv().shmat(checkInt(shmid, 'shmid', 0), !!opts.readonly);
+}
+
+export function shmStat(shmid: number): ShmStatResult {
+  return sysv().shmStat(checkInt(shmid, 'shmid', 0));
+}
+
+export function shmRemove(shmid: number): void {
+  sysv().shmRemove(checkInt(shmid, 'shmid', 0));
+}
+
+export function semget(key: number, nsems: number, flags: SysvFlags | number = {}): number {
+  const fl = typeof flags === 'number' ? checkInt(flags, 'flags', 0) : sysvFlags(flags);
+  return sysv().semget(checkKey(key), checkInt(nsems, 'nsems', 0, 65535), fl);
+}
+
+/** One semaphore operation: semaphore number, delta (0 waits for zero), flags (SEM_UNDO | IPC_NOWAIT). */
+export type SemOp = readonly [num: number, op: number, flg: number];
+
+function flatten(ops: readonly SemOp[]): number[] {
+  if (!Array.isArray(ops) || ops.length === 0 || ops.length > 64) throw expected('1 to 64 sem ops', 'ops', ops);
+  const out: number[] = [];
+  for (const o of ops) {
+    if (!Array.isArray(o) || o.length !== 3) throw expected('a [num, op, flg] triple', 'ops[]', o);
+    out.push(checkInt(o[0], 'sem_num', 0, 65535), checkInt(o[1], 'sem_op', -32768, 32767), checkInt(o[2], 'sem_flg', 0, 0xffff));
+  }
+  return out;
+}
+
+/**
+ * Applies `ops` atomically in one semop(2). Returns true, or false when IPC_NOWAIT would block or `timeoutMs`
+ * ran out. Blocks the calling thread: use semopAsync on the main thread when waiting is possible.
+ */
+export function semop(semid: number, ops: readonly SemOp[], timeoutMs?: number): boolean {
+  return sysv().semop(checkInt(semid, 'semid', 0), flatten(ops), checkTimeout(timeoutMs)) === 0;
+}
+
+/** semop on a pool thread: the event loop keeps running while it waits. */
+export async function semopAsync(semid: number, ops: readonly SemOp[], timeoutMs?: number): Promise<boolean> {
+  return (await sysv().semopAsync(checkInt(semid, 'semid', 0), flatten(ops), checkTimeout(timeoutMs))) === 0;
+}
+
+/** Pre-flattened variant for hot paths that validated their ops once. */
+export function semopRaw(semid: number, flatOps: number[], timeoutMs: number): number {
+  return sysv().semop(semid, flatOps, timeoutMs);
+}
+
+export function semGetVal(semid: number, num: number): number {
+  return sysv().semGetVal(checkInt(semid, 'semid', 0), checkInt(num, 'num', 0, 65535));
+}
+
+export function semSetVal(semid: number, num: number, value: number): void {
+  sysv().semSetVal(checkInt(semid, 'semid', 0), checkInt(num, 'num', 0, 65535), checkInt(value, 'value', 0, 32767));
+}
+
+export function semGetAll(semid: number): number[] {
+  return sysv().semGetAll(checkInt(semid, 'semid', 0));
+}
+
+export function semStat(semid: number): SemStatResult {
+  return sysv().semStat(checkInt(semid, 'semid', 0));
+}
+
+export function semRemove(semid: number): void {
+  sysv().semRemove(checkInt(semid, 'semid', 0));
+}
+
+export interface SysvEntry {
+  kind: 'shm' | 'sem';
+  key: number;
+  id: number;
+  mode: number;
+  uid: number;
+  /** bytes for shm, semaphores for sem */
+  size: number;
+  /** creator pid (shm only) */
+  cpid?: number;
+  nattch?: number;
+}
+
+function rows(path: string): string[][] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+}
+
+/** Every SysV segment and semaphore set on the system (Linux: from /proc/sysvipc), like ipcs. */
+export function listSysv(): SysvEntry[] {
+  const out: SysvEntry[] = [];
+  // key shmid perms size cpid lpid nattch uid gid cuid cgid ...
+  for (const f of rows('/proc/sysvipc/shm')) {
+    out.push({ kind: 'shm', key: Number(f[0]), id: Number(f[1]), mode: Number.parseInt(f[2]!, 8), size: Number(f[3]),
+      cpid: Number(f[4]), nattch: Number(f[6]), uid: Number(f[7]) });
+  }
+  // key semid perms nsems uid gid cuid cgid ...
+  for (const f of rows('/proc/sysvipc/sem')) {
+    out.push({ kind: 'sem', key: Number(f[0]), id: Number(f[1]), mode: Number.parseInt(f[2]!, 8), size: Number(f[3]),
+      uid: Number(f[4]) });
+  }
+  return out;
+}

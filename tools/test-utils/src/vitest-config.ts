@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const globalSetup = fileURLToPath(new URL('./global-setup.ts', import.meta.url));
+
+/** The vitest settings every package uses: sources via the @shm/source condition, forks, the leak check. */
+export function shmVitestConfig(overrides: { testTimeout?: number; include?: string[] } = {}) {
+  return defineConfig({
+    resolve: { conditions: ['@shm/source'] },
+    ssr: { resolve: { conditions: ['@shm/source'] } },
+    test: {
+      pool: 'forks',
+      include: overrides.include ?? ['test/**/*.test.ts'],
+      testTimeout: overrides.testTimeout ?? 30_000,
+      hookTimeout: 30_000,
+      globalSetup: [globalSetup],
+      fileParallelism: false,
+    },
+  });
+}
