@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import { loadBinding } from './binding.js';
 import type { FstatResult, NativeMapping, PosixBinding } from './binding-types.js';
 import { ShmError, ShmSystemError } from './errors.js';
@@ -94,14 +95,20 @@ export function memfdSeals(fd: number): number {
   return memfd().memfdSeals(checkFd(fd));
 }
 
-/** True if `fd` is a memfd (it supports seals); false for any other kind of fd. Throws EBADF for a closed fd. */
+/** True if `fd` is a memfd; false for any other kind of fd. Throws EBADF for a closed fd. */
 export function isMemfd(fd: number): boolean {
   try {
     memfdSeals(fd);
-    return true;
   } catch (e) {
     if (ShmSystemError.isInstance(e) && e.code === 'EINVAL') return false;
     throw e;
+  }
+  // Every tmpfs file answers F_GET_SEALS (a shm_open object reports F_SEAL_SEAL), so seals alone cannot tell a
+  // memfd from a /dev/shm file; the kernel names a memfd's link "/memfd:<name> (deleted)".
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`).startsWith('/memfd:');
+  } catch {
+    return true; // no /proc: fall back to the seal test
   }
 }
 
