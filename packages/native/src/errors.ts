@@ -17,6 +17,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_NOT_SUPPORTED'
   | 'ERR_SHM_NOT_FOUND'
   | 'ERR_SHM_EXISTS'
+  | 'ERR_SHM_SIZE_MISMATCH'
+  | 'ERR_SHM_TOO_MANY_READERS'
   | 'ERR_SHM_UNSERIALIZABLE'
   | 'ERR_SHM_NATIVE_LOAD';
 
@@ -40,12 +42,16 @@ export class ShmError extends Error {
   }
 }
 
-/** A failed system call: `code` is the errno name, with `errno`, `syscall` and the key or name involved. */
+/**
+ * A failed system call: `code` is the errno name, with `errno`, `syscall` and the key or name involved.
+ * On Windows `errno` is the Win32 error number (GetLastError) and the addon passes its name
+ * (`ERROR_FILE_NOT_FOUND`) as `code`, since those numbers are not errno values.
+ */
 export class ShmSystemError extends ShmError {
   readonly errno: number;
   readonly syscall: string;
-  constructor(message: string, errno: number, syscall: string, target: string) {
-    const code = errnoNames.get(errno) ?? `E${errno}`;
+  constructor(message: string, errno: number, syscall: string, target: string, code?: string) {
+    code ??= errnoNames.get(errno) ?? `E${errno}`;
     super(code, `${code}: ${message}`, { target: target || undefined });
     this.name = 'ShmSystemError';
     this.errno = errno;

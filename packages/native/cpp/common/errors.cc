@@ -4,27 +4,44 @@
 
 #include <cstring>
 
-namespace shm {
+#include "common/addon_data.h"
 
-namespace {
-Napi::FunctionReference* g_error_ctor = nullptr;  // one per process; the addon is loaded once per env in practice
-}
+namespace shm {
 
 void SetErrorClass(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsFunction()) ThrowType(info.Env(), "setErrorClass expects a constructor");
-  if (g_error_ctor == nullptr) g_error_ctor = new Napi::FunctionReference();
-  *g_error_ctor = Napi::Persistent(info[0].As<Napi::Function>());
+  Data(info.Env()).error_ctor = Napi::Persistent(info[0].As<Napi::Function>());
 }
 
 Napi::Error SysError(Napi::Env env, int err, const char* syscall, const std::string& target) {
   std::string msg = std::string(syscall) + " failed: " + std::strerror(err);
   if (!target.empty()) msg += " (" + target + ")";
-  if (g_error_ctor != nullptr && !g_error_ctor->IsEmpty() && g_error_ctor->Env() == env) {
-    Napi::Object obj = g_error_ctor->New({Napi::String::New(env, msg), Napi::Number::New(env, err),
+  Napi::FunctionReference& ctor = Data(env).error_ctor;
+  if (!ctor.IsEmpty()) {
+    Napi::Object obj = ctor.New({Napi::String::New(env, msg), Napi::Number::New(env, err),
                                           Napi::String::New(env, syscall), Napi::String::New(env, target)});
     return Napi::Error(env, obj);
   }
   Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  e.Set("target", Napi::String::New(env, target));
+  return e;
+}
+
+Napi::Error SysErrorCode(Napi::Env env, int err, const std::string& code, const std::string& detail,
+                         const char* syscall, const std::string& target) {
+  std::string msg = std::string(syscall) + " failed: " + detail;
+  if (!target.empty()) msg += " (" + target + ")";
+  Napi::FunctionReference& ctor = Data(env).error_ctor;
+  if (!ctor.IsEmpty()) {
+    Napi::Object obj = ctor.New({Napi::String::New(env, msg), Napi::Number::New(env, err),
+                                          Napi::String::New(env, syscall), Napi::String::New(env, target),
+                                          Napi::String::New(env, code)});
+    return Napi::Error(env, obj);
+  }
+  Napi::Error e = Napi::Error::New(env, code + ": " + msg);
+  e.Set("code", Napi::String::New(env, code));
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, syscall));
   e.Set("target", Napi::String::New(env, target));

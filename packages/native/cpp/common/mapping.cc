@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/addon_data.h"
 #include "common/errors.h"
 
 namespace shm {
@@ -11,14 +12,15 @@ namespace shm {
 namespace {
 // Random 128-bit tag marking objects created by this addon's Mapping constructor.
 const napi_type_tag kMappingTag = {0x8d1c4f0a5e7b4c21ULL, 0xa3f9b2d6c8e41f57ULL};
-Napi::FunctionReference* g_ctor = nullptr;
+// Hand-over from Create() to the constructor it invokes on the same thread.
 struct Pending {
   void* addr;
   size_t size;
   UnmapFn unmap;
   const char* kind;
-} g_pending;
-bool g_creating = false;
+};
+thread_local Pending g_pending;
+thread_local bool g_creating = false;
 }  // namespace
 
 bool MapState::Close() {
@@ -64,8 +66,7 @@ Napi::Function Mapping::Init(Napi::Env env) {
                                      InstanceAccessor<&Mapping::GetClosed>("closed"),
                                      InstanceAccessor<&Mapping::GetKind>("kind"),
                                  });
-  if (g_ctor == nullptr) g_ctor = new Napi::FunctionReference();
-  *g_ctor = Napi::Persistent(f);
+  Data(env).mapping_ctor = Napi::Persistent(f);
   return f;
 }
 
@@ -74,7 +75,7 @@ Napi::Object Mapping::Create(Napi::Env env, void* addr, size_t size, UnmapFn unm
   g_creating = true;
   Napi::Object obj;
   try {
-    obj = g_ctor->New({});
+    obj = Data(env).mapping_ctor.New({});
   } catch (...) {
     if (g_creating) unmap(addr, size);  // the constructor never took ownership
     g_creating = false;

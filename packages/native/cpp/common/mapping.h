@@ -5,12 +5,15 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 
 namespace shm {
 
-using UnmapFn = void (*)(void* addr, size_t size);
+// Called exactly once to release the memory. A plain function (munmap, shmdt) or a lambda that carries context
+// (the Win32 backend captures its mapping HANDLE to close it after UnmapViewOfFile).
+using UnmapFn = std::function<void(void* addr, size_t size)>;
 
 // The memory itself. It is unmapped exactly once: by close() when no worker uses it, by the last worker that
 // leaves after close(), or when the last owner (JS object or ArrayBuffer finalizer) lets go.

@@ -1,10 +1,14 @@
+// Plain JS on purpose: vitest loads config files with Node itself, which cannot import .ts from a dependency.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const globalSetup = fileURLToPath(new URL('./global-setup.ts', import.meta.url));
 
-/** The vitest settings every package uses: sources via the @shm/source condition, forks, the leak check. */
-export function shmVitestConfig(overrides: { testTimeout?: number; include?: string[] } = {}) {
+/**
+ * The vitest settings every package uses: sources via the @shm/source condition, forks, the leak check.
+ * @param {{ testTimeout?: number, include?: string[] }} [overrides]
+ */
+export function shmVitestConfig(overrides = {}) {
   return defineConfig({
     resolve: { conditions: ['@shm/source'] },
     ssr: { resolve: { conditions: ['@shm/source'] } },

@@ -1,0 +1,162 @@
+import { isAlive, listSysv, shmRemove, shmUnlink } from '@shm/native';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+/** What the registry remembers about an object this library created. */
+export interface RegistryEntry {
+  backend: 'memfd' | 'posix' | 'file' | 'sysv';
+  /** '/name', a path, 'key 0x...' */
+  id: string;
+  name?: string | undefined;
+  key?: number | undefined;
+  shmid?: number | undefined;
+  size: number;
+  ownerPid: number;
+  /** ms since the epoch */
+  createdAt: number;
+  tag?: string | undefined;
+  /** Meant to outlive its creator (a named tied variable, a ShareLite share without destroy). */
+  persistent: boolean;
+  /** Extra objects that belong to this one (chained segments, semaphore sets): removed with it. */
+  parts?: { backend: 'posix' | 'file' | 'sysv' | 'sem'; id: string; shmid?: number; semid?: number; name?: string }[];
+}
+
+export interface ListedEntry extends RegistryEntry {
+  /** The object still exists. */
+  exists: boolean;
+  /** The creating process is still running. */
+  ownerAlive: boolean;
+}
+
+/** The registry's folder: $SHM_REGISTRY_DIR, else <tmpdir>/shm-registry-<user>. */
+export function registryDir(): string {
+  return process.env.SHM_REGISTRY_DIR ?? join(tmpdir(), `shm-registry-${safeUser()}`);
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '_');
+  } catch {
+    return String(process.getuid?.() ?? 'user');
+  }
+}
+
+function fileFor(backend: string, id: string): string {
+  return join(registryDir(), `${backend}-${encodeURIComponent(id)}.json`);
+}
+
+/** Records an object this process created. Best effort: a registry that cannot be written never fails a create. */
+export function recordCreated(e: RegistryEntry): void {
+  try {
+    const dir = registryDir();
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const f = fileFor(e.backend, e.id);
+    const tmp = `${f}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(e), { mode: 0o600 });
+    renameSync(tmp, f);
+  } catch {
+    /* the registry is an aid, not a requirement */
+  }
+}
+
+/** Adds parts (chained segments...) to an existing entry. */
+export function addParts(backend: RegistryEntry['backend'], id: string, parts: NonNullable<RegistryEntry['parts']>) {
+  const f = fileFor(backend, id);
+  try {
+    const e = JSON.parse(readFileSync(f, 'utf8')) as RegistryEntry;
+    e.parts = [...(e.parts ?? []), ...parts];
+    recordCreated(e);
+  } catch {
+    /* no entry: nothing to extend */
+  }
+}
+
+export function forgetCreated(backend: string, id: string): void {
+  try {
+    unlinkSync(fileFor(backend, id));
+  } catch {
+    /* not recorded */
+  }
+}
+
+function readEntries(): RegistryEntry[] {
+  const dir = registryDir();
+  if (!existsSync(dir)) return [];
+  const out: RegistryEntry[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      const e = JSON.parse(readFileSync(join(dir, f), 'utf8')) as RegistryEntry;
+      if (typeof e.backend === 'string' && typeof e.id === 'string') out.push(e);
+    } catch {
+      /* a torn or foreign file: ignore it */
+    }
+  }
+  return out;
+}
+
+function exists(e: RegistryEntry): boolean {
+  if (e.backend === 'posix') return process.platform === 'linux' ? existsSync(`/dev/shm${e.id}`) : true;
+  if (e.backend === 'file') return existsSync(e.id);
+  if (e.backend === 'sysv') {
+    return listSysv().some((s) => s.kind === 'shm' && (e.shmid !== undefined ? s.id === e.shmid : s.key === e.key));
+  }
+  return false;
+}
+
+/** Everything this user's processes created through @shm and recorded, with whether it exists and its owner lives. */
+export function list(): ListedEntry[] {
+  return readEntries().map((e) => ({ ...e, exists: exists(e), ownerAlive: isAlive(e.ownerPid) }));
+}
+
+function removeObject(e: RegistryEntry): void {
+  const ignore = (f: () => void) => {
+    try {
+      f();
+    } catch {
+      /* already gone */
+    }
+  };
+  for (const p of e.parts ?? []) {
+    if (p.backend === 'posix' && p.name) ignore(() => shmUnlink(p.name!));
+    else if (p.backend === 'file' && p.name) ignore(() => unlinkSync(p.name!));
+    else if (p.backend === 'sysv' && p.shmid !== undefined) ignore(() => shmRemove(p.shmid!));
+  }
+  if (e.backend === 'posix') ignore(() => shmUnlink(e.id));
+  else if (e.backend === 'file') ignore(() => unlinkSync(e.id));
+  else if (e.backend === 'sysv') {
+    const s = listSysv().find((x) => x.kind === 'shm' && (e.shmid !== undefined ? x.id === e.shmid : x.key === e.key));
+    if (s) ignore(() => shmRemove(s.id));
+  }
+  forgetCreated(e.backend, e.id);
+}
+
+/** Removes one recorded object (by '/name', path, 'key 0x..' or numeric key). Returns whether it was found. */
+export function remove(idOrKey: string | number): boolean {
+  const want = typeof idOrKey === 'number' ? `key 0x${(idOrKey >>> 0).toString(16).padStart(8, '0')}` : idOrKey;
+  const alt = typeof idOrKey === 'string' && !idOrKey.startsWith('/') ? `/${idOrKey}` : want;
+  const e = readEntries().find((x) => x.id === want || x.id === alt || x.name === idOrKey);
+  if (!e) return false;
+  removeObject(e);
+  return true;
+}
+
+/**
+ * Removes what crashed runs left behind: objects whose creator is dead and that were not made persistent
+ * (with `all`, persistent ones too), and registry entries whose object is already gone. Returns what it removed.
+ */
+export function cleanup(opts: { all?: boolean; tag?: string; dryRun?: boolean } = {}): ListedEntry[] {
+  const removed: ListedEntry[] = [];
+  for (const e of list()) {
+    if (opts.tag !== undefined && e.tag !== opts.tag) continue;
+    if (!e.exists) {
+      if (!opts.dryRun) forgetCreated(e.backend, e.id);
+      continue;
+    }
+    if (e.ownerAlive || (e.persistent && !opts.all)) continue;
+    if (!opts.dryRun) removeObject(e);
+    removed.push(e);
+  }
+  return removed;
+}

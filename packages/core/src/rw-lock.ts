@@ -1,0 +1,546 @@
+import {
+  ShmError,
+  futexWait,
+  futexWaitAsync,
+  futexWake,
+  isAlive,
+  pidNamespace,
+  startTimeOf,
+  threadId,
+} from '@shm/native';
+import type { Region } from './region.js';
+
+// Layout of one lock, in 32-bit words from its (64-byte aligned) offset. docs/architecture/locks.md explains it.
+const W = 0; // exclusive owner: the holder's thread id, 0 when free
+const W_WAITERS = 1; // threads sleeping on W
+const R_WAITERS = 2; // writers sleeping until the readers drain
+const R_SEQ = 3; // futex word those writers sleep on; bumped by a leaving reader
+const MAGIC = 4;
+const SLOTS = 5; // number of participant slots
+const PIDNS = 6; // pid namespace of the creator: tids mean something only inside one namespace
+const BITMAP = 8; // 4 words: bit i set = slot i holds the lock shared
+const OWNER = 16; // SLOT_COUNT words: the tid owning participant slot i (0 = free)
+const START = OWNER + 128; // SLOT_COUNT words: low 32 bits of that thread's start time (guards tid reuse)
+const SLOT_COUNT = 128;
+const LOCK_MAGIC = 0x314b434c; // 'LCK1'
+
+/** Bytes one lock occupies. */
+export const LOCK_BYTES = (START + SLOT_COUNT) * 4;
+
+/** Results of an acquire: falsy when it would block (try) or timed out. */
+export const LockStatus = {
+  /** Not acquired: would block (try) or the timeout ran out. */
+  WouldBlock: 0,
+  Acquired: 1,
+  /** Acquired, and a previous holder died holding it: check the state it protected. */
+  OwnerDied: 2,
+} as const;
+export type LockStatus = (typeof LockStatus)[keyof typeof LockStatus];
+
+export interface LockOptions {
+  /** Named in errors. */
+  name?: string;
+  /** How often a sleeping waiter checks whether the holder died, in ms (default 10). */
+  pollMs?: number;
+  /** Spins before sleeping in the kernel (default 100). */
+  spins?: number;
+}
+
+const SPIN_DEFAULT = 100;
+
+/**
+ * A reader/writer lock in shared memory, for processes and worker threads.
+ *
+ * Fast path: one CAS (exclusive) or one atomic OR (shared) on the mapped words, no native call. Waiters spin
+ * briefly, then sleep on a shared futex. The exclusive owner word holds the owner's thread id and each shared
+ * holder sets its own bit in a slot bitmap, so a holder that dies (SIGKILL included) is found by a waiter's
+ * liveness check (a zombie counts as dead; start times guard against id reuse) and its hold is taken over:
+ * the acquirer gets LockStatus.OwnerDied. Writers have preference: a waiting writer keeps new readers out.
+ *
+ * One instance belongs to one thread (it uses that thread's id); open one per worker.
+ */
+export class RwLock {
+  readonly name: string;
+  readonly #region: Region;
+  readonly #a: Int32Array;
+  readonly #b: number; // word index of the lock in the region
+  readonly #tid: number;
+  readonly #pollMs: number;
+  readonly #spins: number;
+  readonly #recover: boolean;
+  #slot = -1;
+  #exclusive = 0; // nesting depth held by this instance
+  #shared = 0;
+
+  /** Writes a fresh lock at `offset` (the memory must not be in use). */
+  static init(region: Region, offset: number): void {
+    const a = region.i32;
+    const b = checkOffset(region, offset);
+    a.fill(0, b, b + LOCK_BYTES / 4);
+    Atomics.store(a, b + SLOTS, SLOT_COUNT);
+    Atomics.store(a, b + PIDNS, pidNamespace() | 0);
+    Atomics.store(a, b + MAGIC, LOCK_MAGIC);
+  }
+
+  constructor(region: Region, offset: number, opts: LockOptions = {}) {
+    this.#region = region;
+    this.#a = region.i32;
+    this.#b = checkOffset(region, offset);
+    this.name = opts.name ?? `lock@${region.id}+${offset}`;
+    this.#tid = threadId();
+    this.#pollMs = opts.pollMs ?? 10;
+    this.#spins = opts.spins ?? SPIN_DEFAULT;
+    const a = this.#a;
+    const b = this.#b;
+    if (Atomics.load(a, b + MAGIC) !== LOCK_MAGIC || Atomics.load(a, b + SLOTS) !== SLOT_COUNT) {
+      throw new ShmError('ERR_SHM_BAD_FORMAT', `${this.name}: no lock at offset ${offset} (bad magic)`, {
+        target: this.name,
+      });
+    }
+    // Thread ids of another pid namespace name other tasks: never judge liveness across namespaces.
+    this.#recover = (Atomics.load(a, b + PIDNS) | 0) === (pidNamespace() | 0);
+  }
+
+  /** Whether this instance holds the lock exclusively / shared. */
+  get holdsExclusive(): boolean {
+    return this.#exclusive > 0;
+  }
+  get holdsShared(): boolean {
+    return this.#shared > 0;
+  }
+
+  // ---------------------------------------------------------------- exclusive
+
+  /**
+   * Takes the lock exclusively. timeoutMs: 0 = try once, undefined/Infinity = wait forever.
+   * Returns LockStatus (WouldBlock = 0 only when a timeout was given and ran out).
+   * Nested calls by the same instance count and return Acquired.
+   */
+  lock(timeoutMs?: number): LockStatus {
+    if (this.#exclusive > 0) {
+      this.#exclusive++;
+      return LockStatus.Acquired;
+    }
+    if (this.#shared > 0) throw this.#upgradeError();
+    if (this.#slot < 0) this.#claimSlot();
+    const a = this.#a;
+    const b = this.#b;
+    const tid = this.#tid;
+    if (Atomics.compareExchange(a, b + W, 0, tid) === 0) {
+      if (this.#noReaders()) {
+        this.#exclusive = 1;
+        return LockStatus.Acquired;
+      }
+      return this.#drainReaders(timeoutMs, false);
+    }
+    return this.#lockSlow(timeoutMs);
+  }
+
+  /** lock(0): LockStatus.WouldBlock (0) at once if anyone holds it. */
+  tryLock(): LockStatus {
+    return this.lock(0);
+  }
+
+  unlock(): void {
+    if (this.#exclusive === 0) throw this.#notHeld('exclusive');
+    if (--this.#exclusive > 0) return;
+    const a = this.#a;
+    const b = this.#b;
+    Atomics.store(a, b + W, 0);
+    if (Atomics.load(a, b + W_WAITERS) > 0) futexWake(this.#region.mapping, (b + W) * 4, 0);
+  }
+
+  #lockSlow(timeoutMs: number | undefined): LockStatus {
+    const a = this.#a;
+    const b = this.#b;
+    const tid = this.#tid;
+    const deadline = deadlineOf(timeoutMs);
+    let died = false;
+    for (let spin = 0; ; spin++) {
+      const w = Atomics.load(a, b + W);
+      if (w === 0) {
+        if (Atomics.compareExchange(a, b + W, 0, tid) === 0) break;
+        continue;
+      }
+      if (w === tid) throw this.#selfDeadlock();
+      if (spin < this.#spins) continue;
+      const left = remaining(deadline);
+      if (left === 0) return LockStatus.WouldBlock;
+      const r = this.#sleepOnW(w, left);
+      if (r === 1 && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, tid) === w) {
+        died = true;
+        break;
+      }
+    }
+    if (this.#noReaders()) {
+      this.#exclusive = 1;
+      return died ? LockStatus.OwnerDied : LockStatus.Acquired;
+    }
+    const s = this.#drainReaders(timeoutMs === undefined ? undefined : remaining(deadline), died);
+    return s;
+  }
+
+  /** Sleeps while W == w (up to one poll interval). Returns 1 when it timed out (time to check liveness). */
+  #sleepOnW(w: number, left: number): number {
+    const a = this.#a;
+    const b = this.#b;
+    Atomics.add(a, b + W_WAITERS, 1);
+    try {
+      if (Atomics.load(a, b + W) !== w) return 0;
+      return futexWait(this.#region.mapping, (b + W) * 4, w, Math.min(left, this.#pollMs)) === 1 ? 1 : 0;
+    } finally {
+      Atomics.sub(a, b + W_WAITERS, 1);
+    }
+  }
+
+  #noReaders(): boolean {
+    const a = this.#a;
+    const b = this.#b;
+    return (Atomics.load(a, b + BITMAP) | Atomics.load(a, b + BITMAP + 1) | Atomics.load(a, b + BITMAP + 2) |
+      Atomics.load(a, b + BITMAP + 3)) === 0;
+  }
+
+  /** Holding W, waits for the shared holders to leave (reclaiming dead ones). Releases W on timeout. */
+  #drainReaders(timeoutMs: number | undefined, died: boolean): LockStatus {
+    const a = this.#a;
+    const b = this.#b;
+    const deadline = deadlineOf(timeoutMs);
+    for (let spin = 0; !this.#noReaders(); spin++) {
+      if (spin < this.#spins) continue;
+      const left = remaining(deadline);
+      if (left === 0) {
+        this.#exclusive = 1;
+        this.unlock();
+        return LockStatus.WouldBlock;
+      }
+      Atomics.add(a, b + R_WAITERS, 1);
+      const seq = Atomics.load(a, b + R_SEQ);
+      let r = 0;
+      if (!this.#noReaders()) r = futexWait(this.#region.mapping, (b + R_SEQ) * 4, seq, Math.min(left, this.#pollMs));
+      Atomics.sub(a, b + R_WAITERS, 1);
+      if (r === 1 && this.#reclaimDeadReaders()) died = true;
+    }
+    this.#exclusive = 1;
+    return died ? LockStatus.OwnerDied : LockStatus.Acquired;
+  }
+
+  // ---------------------------------------------------------------- shared
+
+  /** Takes the lock shared. Same timeout rules as lock(). Nested calls by the same instance count. */
+  lockShared(timeoutMs?: number): LockStatus {
+    if (this.#shared > 0 || this.#exclusive > 0) {
+      // Already inside (an exclusive holder may read too): count it so unlockShared pairs up.
+      this.#shared++;
+      return LockStatus.Acquired;
+    }
+    const slot = this.#slot >= 0 ? this.#slot : this.#claimSlot();
+    const a = this.#a;
+    const b = this.#b;
+    const word = b + BITMAP + (slot >> 5);
+    const bit = 1 << (slot & 31);
+    if (Atomics.load(a, b + W) === 0) {
+      Atomics.or(a, word, bit);
+      if (Atomics.load(a, b + W) === 0) {
+        this.#shared = 1;
+        return LockStatus.Acquired;
+      }
+      this.#leaveBit(word, bit);
+    }
+    return this.#lockSharedSlow(timeoutMs, word, bit);
+  }
+
+  tryLockShared(): LockStatus {
+    return this.lockShared(0);
+  }
+
+  unlockShared(): void {
+    if (this.#shared === 0) throw this.#notHeld('shared');
+    if (--this.#shared > 0 || this.#exclusive > 0) return;
+    const slot = this.#slot;
+    this.#leaveBit(this.#b + BITMAP + (slot >> 5), 1 << (slot & 31));
+  }
+
+  #leaveBit(word: number, bit: number): void {
+    const a = this.#a;
+    const b = this.#b;
+    Atomics.and(a, word, ~bit);
+    if (Atomics.load(a, b + R_WAITERS) > 0) {
+      Atomics.add(a, b + R_SEQ, 1);
+      futexWake(this.#region.mapping, (b + R_SEQ) * 4, 0);
+    }
+  }
+
+  #lockSharedSlow(timeoutMs: number | undefined, word: number, bit: number): LockStatus {
+    const a = this.#a;
+    const b = this.#b;
+    const deadline = deadlineOf(timeoutMs);
+    let died = false;
+    for (let spin = 0; ; spin++) {
+      const w = Atomics.load(a, b + W);
+      if (w === 0) {
+        Atomics.or(a, word, bit);
+        if (Atomics.load(a, b + W) === 0) break;
+        this.#leaveBit(word, bit);
+        continue;
+      }
+      if (w === this.#tid) throw this.#selfDeadlock();
+      if (spin < this.#spins) continue;
+      const left = remaining(deadline);
+      if (left === 0) return LockStatus.WouldBlock;
+      const r = this.#sleepOnW(w, left);
+      if (r === 1 && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, 0) === w) {
+        died = true;
+        if (Atomics.load(a, b + W_WAITERS) > 0) futexWake(this.#region.mapping, (b + W) * 4, 0);
+      }
+    }
+    this.#shared = 1;
+    return died ? LockStatus.OwnerDied : LockStatus.Acquired;
+  }
+
+  // ---------------------------------------------------------------- async
+
+  /** lock() that never blocks the event loop: sleeps on a pool thread, one poll interval at a time. */
+  async lockAsync(timeoutMs?: number): Promise<LockStatus> {
+    if (this.#exclusive > 0) {
+      this.#exclusive++;
+      return LockStatus.Acquired;
+    }
+    if (this.#shared > 0) throw this.#upgradeError();
+    if (this.#slot < 0) this.#claimSlot();
+    const a = this.#a;
+    const b = this.#b;
+    const tid = this.#tid;
+    const deadline = deadlineOf(timeoutMs);
+    for (;;) {
+      const w = Atomics.load(a, b + W);
+      if (w === 0) {
+        if (Atomics.compareExchange(a, b + W, 0, tid) === 0) return this.#drainReadersAsync(deadline, false);
+        continue;
+      }
+      if (w === tid) throw this.#selfDeadlock();
+      const left = remaining(deadline);
+      if (left === 0) return LockStatus.WouldBlock;
+      const timedOut = await this.#waitAsync(b + W, W_WAITERS, w, Math.min(left, this.#pollMs));
+      if (timedOut && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, tid) === w) {
+        return this.#drainReadersAsync(deadline, true);
+      }
+    }
+  }
+
+  async #drainReadersAsync(deadline: number, died: boolean): Promise<LockStatus> {
+    const a = this.#a;
+    const b = this.#b;
+    while (!this.#noReaders()) {
+      const left = remaining(deadline);
+      if (left === 0) {
+        this.#exclusive = 1;
+        this.unlock();
+        return LockStatus.WouldBlock;
+      }
+      const seq = Atomics.load(a, b + R_SEQ);
+      const timedOut = this.#noReaders()
+        ? false
+        : await this.#waitAsync(b + R_SEQ, R_WAITERS, seq, Math.min(left, this.#pollMs));
+      if (timedOut && this.#reclaimDeadReaders()) died = true;
+    }
+    this.#exclusive = 1;
+    return died ? LockStatus.OwnerDied : LockStatus.Acquired;
+  }
+
+  /** lockShared() that never blocks the event loop. */
+  async lockSharedAsync(timeoutMs?: number): Promise<LockStatus> {
+    const deadline = deadlineOf(timeoutMs);
+    let died = false;
+    for (;;) {
+      const s = this.lockShared(0);
+      if (s !== LockStatus.WouldBlock) return died ? LockStatus.OwnerDied : s;
+      const w = Atomics.load(this.#a, this.#b + W);
+      if (w === 0) continue;
+      const left = remaining(deadline);
+      if (left === 0) return LockStatus.WouldBlock;
+      const timedOut = await this.#waitAsync(this.#b + W, W_WAITERS, w, Math.min(left, this.#pollMs));
+      if (timedOut && this.#writerDead(w) && Atomics.compareExchange(this.#a, this.#b + W, w, 0) === w) {
+        died = true;
+        if (Atomics.load(this.#a, this.#b + W_WAITERS) > 0) futexWake(this.#region.mapping, (this.#b + W) * 4, 0);
+      }
+    }
+  }
+
+  /** Sleeps on a pool thread while word `index` equals `value`, counted in `counter`; true if it timed out. */
+  async #waitAsync(index: number, counter: number, value: number, ms: number): Promise<boolean> {
+    const a = this.#a;
+    const b = this.#b;
+    Atomics.add(a, b + counter, 1);
+    try {
+      if (Atomics.load(a, index) !== value) return false;
+      return (await futexWaitAsync(this.#region.mapping, index * 4, value, ms)) === 1;
+    } finally {
+      Atomics.sub(a, b + counter, 1);
+    }
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /** Is the exclusive owner `w` dead (or its id reused by another task)? */
+  #writerDead(w: number): boolean {
+    if (!this.#recover) return false;
+    const a = this.#a;
+    const b = this.#b;
+    let start = 0;
+    for (let i = 0; i < SLOT_COUNT; i++) {
+      if (Atomics.load(a, b + OWNER + i) === w) {
+        start = Atomics.load(a, b + START + i) >>> 0;
+        break;
+      }
+    }
+    return !aliveLow32(w, start);
+  }
+
+  /** Holding W: clears the bits of dead shared holders. Returns true if any was dead. */
+  #reclaimDeadReaders(): boolean {
+    if (!this.#recover) return false;
+    const a = this.#a;
+    const b = this.#b;
+    let any = false;
+    for (let wi = 0; wi < 4; wi++) {
+      let bits = Atomics.load(a, b + BITMAP + wi);
+      while (bits !== 0) {
+        const low = bits & -bits;
+        const i = wi * 32 + (31 - Math.clz32(low));
+        bits &= ~low;
+        const owner = Atomics.load(a, b + OWNER + i);
+        if (owner !== 0 && !aliveLow32(owner, Atomics.load(a, b + START + i) >>> 0)) {
+          Atomics.and(a, b + BITMAP + wi, ~low);
+          Atomics.compareExchange(a, b + OWNER + i, owner, 0);
+          any = true;
+        }
+      }
+    }
+    return any;
+  }
+
+  /** Claims a participant slot for this instance (reusing slots of dead threads that hold nothing). */
+  #claimSlot(): number {
+    const a = this.#a;
+    const b = this.#b;
+    const tid = this.#tid;
+    const start = startTimeOf(tid) | 0;
+    const first = (tid * 2654435761) >>> 25; // spread threads over the table
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < SLOT_COUNT; k++) {
+        const i = (first + k) % SLOT_COUNT;
+        const owner = Atomics.load(a, b + OWNER + i);
+        const held = (Atomics.load(a, b + BITMAP + (i >> 5)) & (1 << (i & 31))) !== 0;
+        const free = owner === 0 || (pass === 1 && !held && !aliveLow32(owner, Atomics.load(a, b + START + i) >>> 0));
+        if (free && Atomics.compareExchange(a, b + OWNER + i, owner, tid) === owner) {
+          Atomics.store(a, b + START + i, start);
+          this.#slot = i;
+          return i;
+        }
+      }
+    }
+    throw new ShmError(
+      'ERR_SHM_TOO_MANY_READERS',
+      `${this.name}: all ${SLOT_COUNT} reader slots are in use by live threads; close unused handles`,
+      { target: this.name },
+    );
+  }
+
+  /** Gives the participant slot back (call when done with the lock; close() of the owner does it). */
+  release(): void {
+    if (this.#exclusive > 0) {
+      this.#exclusive = 1;
+      this.unlock();
+    }
+    if (this.#shared > 0) {
+      this.#shared = 1;
+      this.unlockShared();
+    }
+    if (this.#slot >= 0 && !this.#region.closed) {
+      Atomics.compareExchange(this.#a, this.#b + OWNER + this.#slot, this.#tid, 0);
+    }
+    this.#slot = -1;
+  }
+
+  /** A snapshot for debugging: exclusive owner tid, shared holder count, sleepers. */
+  state(): { exclusiveOwner: number; sharedHolders: number; waiters: number; holders: number[] } {
+    const a = this.#a;
+    const b = this.#b;
+    const holders: number[] = [];
+    for (let i = 0; i < SLOT_COUNT; i++) {
+      if ((Atomics.load(a, b + BITMAP + (i >> 5)) & (1 << (i & 31))) !== 0) holders.push(Atomics.load(a, b + OWNER + i));
+    }
+    return {
+      exclusiveOwner: Atomics.load(a, b + W),
+      sharedHolders: holders.length,
+      waiters: Atomics.load(a, b + W_WAITERS) + Atomics.load(a, b + R_WAITERS),
+      holders,
+    };
+  }
+
+  #describeHolders(): string {
+    const s = this.state();
+    if (s.exclusiveOwner !== 0) return `held exclusively by thread ${s.exclusiveOwner}`;
+    if (s.sharedHolders > 0) return `held shared by thread(s) ${s.holders.join(', ')}`;
+    return 'free now';
+  }
+
+  /** The error for a timed-out acquire, naming the lock, mode and holder. */
+  timeoutError(mode: 'exclusive' | 'shared', timeoutMs: number): ShmError {
+    return new ShmError(
+      'ERR_SHM_LOCK_TIMEOUT',
+      `Timed out after ${timeoutMs} ms waiting for the ${mode} lock ${this.name} (${this.#describeHolders()})`,
+      { target: this.name },
+    );
+  }
+
+  #notHeld(mode: string): ShmError {
+    return new ShmError('ERR_SHM_WOULD_BLOCK', `${this.name}: unlock of a ${mode} lock this handle does not hold`, {
+      target: this.name,
+    });
+  }
+
+  #upgradeError(): ShmError {
+    return new ShmError(
+      'ERR_SHM_WOULD_BLOCK',
+      `${this.name}: cannot take the exclusive lock while holding it shared (upgrade would deadlock); unlock first`,
+      { target: this.name },
+    );
+  }
+
+  #selfDeadlock(): ShmError {
+    return new ShmError(
+      'ERR_SHM_WOULD_BLOCK',
+      `${this.name}: this thread already holds the exclusive lock through another handle; waiting would deadlock`,
+      { target: this.name },
+    );
+  }
+}
+
+function checkOffset(region: Region, offset: number): number {
+  if (!Number.isInteger(offset) || offset < 0 || offset % 64 !== 0 || offset + LOCK_BYTES > region.size) {
+    throw new RangeError(
+      `Expected a 64-byte aligned offset with ${LOCK_BYTES} bytes of room in ${region.id} but received ${offset}`,
+    );
+  }
+  return offset / 4;
+}
+
+function aliveLow32(tid: number, start32: number): boolean {
+  if (!isAlive(tid)) return false;
+  if (start32 === 0) return true;
+  return (startTimeOf(tid) | 0) >>> 0 === start32;
+}
+
+function deadlineOf(timeoutMs: number | undefined): number {
+  if (timeoutMs === undefined || timeoutMs === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (!(timeoutMs >= 0)) throw new RangeError(`Expected a timeout >= 0 (ms) but received ${timeoutMs}`);
+  return performance.now() + timeoutMs;
+}
+
+/** Milliseconds left (Infinity for no deadline, 0 when past it). */
+function remaining(deadline: number): number {
+  if (deadline === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  const left = deadline - performance.now();
+  return left > 0 ? left : 0;
+}
