@@ -1,4 +1,5 @@
-import { readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { constants as osConstants, totalmem } from 'node:os';
 import { loadBinding } from './binding.js';
 import type { FstatResult, NativeMapping, PosixBinding } from './binding-types.js';
 import { ShmError, ShmSystemError } from './errors.js';
@@ -86,9 +87,35 @@ function memfd() {
   return b as unknown as Required<Pick<typeof b, 'memfdCreate' | 'memfdSeals' | 'memfdConstants'>>;
 }
 
-/** memfd_create + ftruncate(size) + sealed against shrink and grow (unless seal is false). */
+/** RAM plus swap in bytes: the most a memfd can ever hold. */
+function memoryLimit(): number {
+  let swap = 0;
+  try {
+    swap = Number(/^SwapTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    /* no /proc: RAM only */
+  }
+  return totalmem() + swap;
+}
+
+/**
+ * memfd_create + ftruncate(size) + posix_fallocate(size) + sealed against shrink and grow (unless seal is false).
+ * The pages are committed now. A size beyond RAM plus swap fails with ENOMEM before any syscall: memfds live on
+ * the kernel's internal tmpfs, which has no size limit, so posix_fallocate would allocate until the OOM killer
+ * stepped in rather than fail.
+ */
 export function memfdCreate(name: string, size: number, opts: { seal?: boolean } = {}): number {
-  return memfd().memfdCreate(checkString(name, 'name'), checkSize(size), opts.seal ?? true);
+  const n = checkString(name, 'name');
+  checkSize(size);
+  if (size > memoryLimit()) {
+    throw new ShmSystemError(
+      `a memfd of ${size} bytes exceeds this machine's RAM and swap (${memoryLimit()} bytes)`,
+      osConstants.errno.ENOMEM,
+      'posix_fallocate',
+      n,
+    );
+  }
+  return memfd().memfdCreate(n, size, opts.seal ?? true);
 }
 
 export function memfdSeals(fd: number): number {
