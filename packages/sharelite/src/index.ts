@@ -1,0 +1,4 @@
+export { ShmError, ShmSystemError } from '@shm/core';
+export { deriveKey, type ShareLiteKey, type ShareLiteOptions } from './args.js';
+export { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './constants.js';
+export { type LockState, ShareLite } from './share-lite.js';
