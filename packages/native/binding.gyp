@@ -23,7 +23,8 @@
                               "MACOSX_DEPLOYMENT_TARGET": "11.0" }
         }],
         ["OS=='win'", {
-          "sources": ["cpp/win32/mapping_win.cc", "cpp/win32/sync_win.cc", "cpp/win32/process_win.cc"],
+          "sources": ["cpp/win32/win32_util.cc", "cpp/win32/mapping_win.cc", "cpp/win32/sync_win.cc",
+                      "cpp/win32/process_win.cc"],
           "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] } }
         }]
       ]
