@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { uniqueKey, uniqueName } from '@shm/test-utils';
+import { uniqueKey, uniqueName, waitFor } from '@shm/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   closeFd,
@@ -15,7 +15,7 @@ import {
   shmStat,
   WaitResult,
 } from '../src/index.js';
-import { fixture, mapsLines } from './helpers.js';
+import { fixture, mapsLines, threadsInSharedFutexWait } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -79,6 +79,11 @@ describe('closing a mapping', () => {
   it('defers the unmap of a mapping closed during an async wait until the wait returns', async () => {
     const { name, m } = memfdMapping();
     const pending = futexWaitAsync(m, 0, 0, 300);
+    // Close only once the pool thread sleeps on the word (a wait that has not started yet is refused with EBADF).
+    await waitFor(
+      () => threadsInSharedFutexWait(process.pid) === 1,
+      'the pool thread to sleep in FUTEX_WAIT',
+    );
     expect(m.close()).toBe(true);
     expect(m.buffer).toBeUndefined();
     expect(mapsLines(name)).toBe(1); // the pool thread is still inside futex() on that memory
