@@ -23,6 +23,7 @@ export * from './posix.js';
 export * from './sysv.js';
 export * from './wait.js';
 export * from './process.js';
+export * from './win32.js';
 export { checkInt, checkSize, checkFd, checkMode, checkKey, checkShmName, checkString, checkTimeout } from './validate.js';
 
 import { loadBinding } from './binding.js';

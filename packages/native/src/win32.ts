@@ -1,0 +1,265 @@
+import { loadBinding } from './binding.js';
+import {
+  type NativeMapping,
+  type Win32Binding,
+  type Win32MappingResult,
+  Win32OpenMode,
+  Win32WaitResult,
+} from './binding-types.js';
+import { closedError, expected, ShmError } from './errors.js';
+import { checkSize, checkString, checkTimeout } from './validate.js';
+
+export { type Win32MappingResult, Win32OpenMode, Win32WaitResult } from './binding-types.js';
+
+// Windows file mappings, named mutexes and events (cpp/win32). Policy lives here: defaults, validation, the size
+// check of an existing mapping, and turning Busy/Closed results into errors. See
+// docs/decisions/0002-windows-under-wine.md for how @shm/core maps regions and locks onto these.
+
+let binding: Win32Binding | undefined;
+
+function win32(): Win32Binding {
+  if (binding) return binding;
+  const b = loadBinding();
+  if (!b.win32CreateMapping) {
+    throw new ShmError(
+      'ERR_SHM_NOT_SUPPORTED',
+      `Win32 file mappings are not available on ${process.platform}`,
+    );
+  }
+  binding = b as unknown as Win32Binding;
+  return binding;
+}
+
+/** True when this addon is the Windows build. */
+export function hasWin32(): boolean {
+  return typeof loadBinding().win32CreateMapping === 'function';
+}
+
+/**
+ * A Win32 object name as given to CreateFileMappingW and friends: 1 to 260 characters, no NUL. A "Local\" or
+ * "Global\" prefix selects the session or global namespace; other backslashes are rejected by Windows.
+ */
+export function checkWin32Name(v: unknown, name = 'name'): string {
+  if (typeof v !== 'string') throw expected('a string', name, v);
+  if (v.length < 1 || v.length > 260 || v.includes('\0')) {
+    throw expected('a name of 1 to 260 characters without NUL', name, v, RangeError);
+  }
+  return v;
+}
+
+export interface Win32MappingOptions {
+  /** Omit for an anonymous mapping (visible only to this process). */
+  name?: string;
+  /** Bytes. An existing mapping of that name must be at least this large (else ERR_SHM_SIZE_MISMATCH). */
+  size: number;
+  /** Fail with ERROR_ALREADY_EXISTS if the name exists. */
+  exclusive?: boolean;
+}
+
+function checkExisting(r: Win32MappingResult, size: number, what: string): Win32MappingResult {
+  if (r.existed && size > 0 && r.mapping.size < size) {
+    const have = r.mapping.size;
+    r.mapping.close();
+    throw new ShmError(
+      'ERR_SHM_SIZE_MISMATCH',
+      `${what} already exists with ${have} bytes, fewer than the ${size} requested`,
+      { target: what },
+    );
+  }
+  return r;
+}
+
+/**
+ * A pagefile-backed mapping (CreateFileMappingW with INVALID_HANDLE_VALUE). It lives while any process holds a
+ * handle or view: it disappears with the last close, so "persists after exit" needs createWin32FileMapping.
+ */
+export function createWin32Mapping(opts: Win32MappingOptions): Win32MappingResult {
+  const name = opts.name === undefined ? '' : checkWin32Name(opts.name);
+  const size = checkSize(opts.size);
+  const r = win32().win32CreateMapping(name, size, '', !!opts.exclusive);
+  return checkExisting(r, size, name ? `mapping "${name}"` : 'anonymous mapping');
+}
+
+export interface Win32FileMappingOptions {
+  /** Also give the mapping this name, so other processes can open it with openWin32Mapping. */
+  name?: string;
+  /** Bytes; the file is grown to this size if smaller. Default: the file's size (which must be > 0). */
+  size?: number;
+  /** Fail with ERROR_FILE_EXISTS / ERROR_ALREADY_EXISTS if the file or the name exists. */
+  exclusive?: boolean;
+}
+
+/** A file-backed mapping (Win32::MMF's swapfile option): the data stays in the file after every process closes. */
+export function createWin32FileMapping(path: string, opts: Win32FileMappingOptions = {}): Win32MappingResult {
+  const p = checkString(path, 'path');
+  const name = opts.name === undefined ? '' : checkWin32Name(opts.name);
+  const size = opts.size === undefined ? 0 : checkSize(opts.size);
+  const r = win32().win32CreateMapping(name, size, p, !!opts.exclusive);
+  return checkExisting(r, size, name ? `mapping "${name}"` : `file mapping ${p}`);
+}
+
+/** Opens an existing named mapping whole: ERROR_FILE_NOT_FOUND when no process holds one of that name. */
+export function openWin32Mapping(name: string): NativeMapping {
+  return win32().win32OpenMapping(checkWin32Name(name));
+}
+
+export function win32Constants(): { PAGE_SIZE: number; ALLOCATION_GRANULARITY: number } {
+  return win32().win32Constants;
+}
+
+/** Mutex and event ids open in this process (for leak checks). */
+export function win32OpenHandles(): number {
+  return win32().win32OpenHandles();
+}
+
+export interface Win32OpenOptions {
+  /** Create the object if it does not exist (default true); false opens an existing one (ERROR_FILE_NOT_FOUND). */
+  create?: boolean;
+  /** Fail with ERROR_ALREADY_EXISTS if it exists. */
+  exclusive?: boolean;
+}
+
+function openMode(o: Win32OpenOptions): Win32OpenMode {
+  if (o.exclusive) return Win32OpenMode.CreateNew;
+  return o.create === false ? Win32OpenMode.OpenExisting : Win32OpenMode.OpenOrCreate;
+}
+
+/**
+ * A named Win32 mutex. Ownership belongs to this object (a native owner thread does every wait and release), not
+ * to the JS thread: two Win32Mutex objects exclude each other even on one thread, and acquire is not recursive.
+ * When a holder dies (process killed, thread env torn down), the next acquire returns Win32WaitResult.Abandoned.
+ */
+export class Win32Mutex {
+  readonly name: string;
+  #id: number;
+  private constructor(name: string, id: number) {
+    this.name = name;
+    this.#id = id;
+  }
+
+  /** Opens or creates the mutex `name` ('' for an unnamed one). */
+  static open(name: string, opts: Win32OpenOptions = {}): Win32Mutex {
+    const n = name === '' ? '' : checkWin32Name(name);
+    return new Win32Mutex(n, win32().win32MutexOpen(n, openMode(opts)));
+  }
+
+  get closed(): boolean {
+    return this.#id === 0;
+  }
+
+  /** Whether this object holds the mutex. */
+  get held(): boolean {
+    return this.#id !== 0 && win32().win32MutexHeld(this.#id);
+  }
+
+  /**
+   * Waits up to timeoutMs (default forever) on the calling thread: Acquired, TimedOut, or Abandoned (held now; the
+   * previous owner died holding it). Throws ERR_SHM_WOULD_BLOCK if this object already holds or is acquiring it.
+   */
+  acquire(timeoutMs?: number): Win32WaitResult {
+    const r = win32().win32MutexAcquire(this.#live(), checkTimeout(timeoutMs));
+    return this.#check(r);
+  }
+
+  /** acquire(0). */
+  tryAcquire(): Win32WaitResult {
+    return this.acquire(0);
+  }
+
+  /** acquire without blocking the event loop. */
+  async acquireAsync(timeoutMs?: number): Promise<Win32WaitResult> {
+    const r = await win32().win32MutexAcquireAsync(this.#live(), checkTimeout(timeoutMs));
+    return this.#check(r);
+  }
+
+  /** Throws ERROR_NOT_OWNER unless this object holds the mutex. */
+  release(): void {
+    win32().win32MutexRelease(this.#live());
+  }
+
+  /** Releases the mutex if held, ends pending acquires (they throw ERR_SHM_CLOSED). Returns false if already closed. */
+  close(): boolean {
+    if (this.#id === 0) return false;
+    const id = this.#id;
+    this.#id = 0;
+    return win32().win32HandleClose(id);
+  }
+
+  #live(): number {
+    if (this.#id === 0) throw closedError(`mutex "${this.name}"`);
+    return this.#id;
+  }
+
+  #check(r: Win32WaitResult): Win32WaitResult {
+    if (r === Win32WaitResult.Busy) {
+      throw new ShmError(
+        'ERR_SHM_WOULD_BLOCK',
+        `mutex "${this.name}" is already held or being acquired through this object (Win32Mutex is not recursive)`,
+        { target: this.name },
+      );
+    }
+    if (r === Win32WaitResult.Closed) throw closedError(`mutex "${this.name}"`);
+    return r;
+  }
+}
+
+export interface Win32EventOptions extends Win32OpenOptions {
+  /** Manual-reset: stays signaled (waking every waiter) until reset(). Default false: each set() wakes one waiter. */
+  manualReset?: boolean;
+  /** Signaled when created. Default false. */
+  initialState?: boolean;
+}
+
+/** A named Win32 event: the cross-process wake-up (futexes do not cross processes on Windows). */
+export class Win32Event {
+  readonly name: string;
+  #id: number;
+  private constructor(name: string, id: number) {
+    this.name = name;
+    this.#id = id;
+  }
+
+  static open(name: string, opts: Win32EventOptions = {}): Win32Event {
+    const n = name === '' ? '' : checkWin32Name(name);
+    const id = win32().win32EventOpen(n, openMode(opts), !!opts.manualReset, !!opts.initialState);
+    return new Win32Event(n, id);
+  }
+
+  get closed(): boolean {
+    return this.#id === 0;
+  }
+
+  set(): void {
+    win32().win32EventSet(this.#live());
+  }
+
+  reset(): void {
+    win32().win32EventReset(this.#live());
+  }
+
+  /** Signaled (0) or TimedOut (1); throws ERR_SHM_CLOSED if closed while waiting. */
+  wait(timeoutMs?: number): Win32WaitResult {
+    return this.#check(win32().win32EventWait(this.#live(), checkTimeout(timeoutMs)));
+  }
+
+  async waitAsync(timeoutMs?: number): Promise<Win32WaitResult> {
+    return this.#check(await win32().win32EventWaitAsync(this.#live(), checkTimeout(timeoutMs)));
+  }
+
+  close(): boolean {
+    if (this.#id === 0) return false;
+    const id = this.#id;
+    this.#id = 0;
+    return win32().win32HandleClose(id);
+  }
+
+  #live(): number {
+    if (this.#id === 0) throw closedError(`event "${this.name}"`);
+    return this.#id;
+  }
+
+  #check(r: Win32WaitResult): Win32WaitResult {
+    if (r === Win32WaitResult.Closed) throw closedError(`event "${this.name}"`);
+    return r;
+  }
+}
