@@ -18,6 +18,7 @@ for (const name of [
   'cbor',
   'cbor-records',
   'cbor-sc',
+  'cbor-records-sc',
 ]) {
   names.set(nameHash(name), name);
 }

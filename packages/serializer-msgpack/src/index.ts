@@ -1,0 +1,2 @@
+export { createMsgpackSerializer, type MsgpackSerializerOptions } from './create-msgpack-serializer.js';
+export { msgpack } from './msgpack.js';
