@@ -1,12 +1,10 @@
+import { unlinkSync } from 'node:fs';
 import {
-  type NativeMapping,
-  ShmError,
-  ShmSystemError,
   checkKey,
   checkMode,
   checkSize,
-  closeFd,
   closedError,
+  closeFd,
   fallocate,
   features,
   fstat,
@@ -14,16 +12,18 @@ import {
   isMemfd,
   mapFd,
   memfdCreate,
+  type NativeMapping,
   openFile,
+  ShmError,
+  ShmSystemError,
+  shmat,
+  shmget,
   shmOpen,
   shmRemove,
   shmStat,
   shmUnlink,
-  shmat,
-  shmget,
   sysvFlags,
 } from '@shm/native';
-import { unlinkSync } from 'node:fs';
 import { forgetCreated, recordCreated } from './registry.js';
 
 /** Where a region's memory comes from. */
@@ -140,7 +140,9 @@ export class Region {
       case 'sysv':
         return Region.#sysv(o, mode);
       default:
-        throw new TypeError(`Expected 'memfd', 'posix', 'file' or 'sysv' for backend but received ${String(backend)}`);
+        throw new TypeError(
+          `Expected 'memfd', 'posix', 'file' or 'sysv' for backend but received ${String(backend)}`,
+        );
     }
   }
 
@@ -157,7 +159,8 @@ export class Region {
       return new Region({ backend: 'memfd', id: `memfd:fd${o.fd}`, created: false, fd: o.fd }, m);
     }
     if (!o.create) throw new TypeError('Expected an fd to open an anonymous (memfd) region');
-    if (o.size === undefined) throw new TypeError('Expected a size to create a region but received undefined');
+    if (o.size === undefined)
+      throw new TypeError('Expected a size to create a region but received undefined');
     const label = `shm-anon-${process.pid}-${++anonCounter}`;
     let fd: number;
     if (features().memfd) {
@@ -196,7 +199,8 @@ export class Region {
     if (fd < 0) fd = open(false, false);
     try {
       if (created) {
-        if (o.size === undefined) throw new TypeError('Expected a size to create a region but received undefined');
+        if (o.size === undefined)
+          throw new TypeError('Expected a size to create a region but received undefined');
         try {
           ftruncate(fd, o.size);
           fallocate(fd, 0, o.size);
@@ -272,12 +276,14 @@ export class Region {
     if (o.shmid !== undefined) {
       shmid = o.shmid;
     } else {
-      if (o.key === undefined) throw new TypeError('Expected a key or shmid for a SysV region but received undefined');
+      if (o.key === undefined)
+        throw new TypeError('Expected a key or shmid for a SysV region but received undefined');
       key = checkKey(o.key);
       const id = `key 0x${(key >>> 0).toString(16).padStart(8, '0')}`;
       shmid = -1;
       if (o.create) {
-        if (o.size === undefined) throw new TypeError('Expected a size to create a region but received undefined');
+        if (o.size === undefined)
+          throw new TypeError('Expected a size to create a region but received undefined');
         try {
           shmid = shmget(key, o.size, sysvFlags({ mode, exclusive: true }));
           created = true;
@@ -298,7 +304,8 @@ export class Region {
       }
     }
     const st = shmStat(shmid);
-    if (!created && o.size !== undefined && o.size > st.size) throw sizeMismatch(`shmid ${shmid}`, o.size, st.size);
+    if (!created && o.size !== undefined && o.size > st.size)
+      throw sizeMismatch(`shmid ${shmid}`, o.size, st.size);
     let m: NativeMapping;
     try {
       m = shmat(shmid, { readonly: !!o.readonly });
@@ -402,7 +409,13 @@ export class Region {
   }
 }
 
-function inferBackend(o: { key?: number; path?: string; name?: string; fd?: number; shmid?: number }): Backend {
+function inferBackend(o: {
+  key?: number;
+  path?: string;
+  name?: string;
+  fd?: number;
+  shmid?: number;
+}): Backend {
   if (o.key !== undefined || o.shmid !== undefined) return 'sysv';
   if (o.path !== undefined) return 'file';
   if (o.name !== undefined) return 'posix';

@@ -1,7 +1,15 @@
-import { isAlive, listSysv, shmRemove, shmUnlink } from '@shm/native';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { isAlive, listSysv, shmRemove, shmUnlink } from '@shm/native';
 
 /** What the registry remembers about an object this library created. */
 export interface RegistryEntry {
@@ -19,7 +27,13 @@ export interface RegistryEntry {
   /** Meant to outlive its creator (a named tied variable, a ShareLite share without destroy). */
   persistent: boolean;
   /** Extra objects that belong to this one (chained segments, semaphore sets): removed with it. */
-  parts?: { backend: 'posix' | 'file' | 'sysv' | 'sem'; id: string; shmid?: number; semid?: number; name?: string }[];
+  parts?: {
+    backend: 'posix' | 'file' | 'sysv' | 'sem';
+    id: string;
+    shmid?: number;
+    semid?: number;
+    name?: string;
+  }[];
 }
 
 export interface ListedEntry extends RegistryEntry {
@@ -61,7 +75,11 @@ export function recordCreated(e: RegistryEntry): void {
 }
 
 /** Adds parts (chained segments...) to an existing entry. */
-export function addParts(backend: RegistryEntry['backend'], id: string, parts: NonNullable<RegistryEntry['parts']>) {
+export function addParts(
+  backend: RegistryEntry['backend'],
+  id: string,
+  parts: NonNullable<RegistryEntry['parts']>,
+) {
   const f = fileFor(backend, id);
   try {
     const e = JSON.parse(readFileSync(f, 'utf8')) as RegistryEntry;
@@ -100,7 +118,9 @@ function exists(e: RegistryEntry): boolean {
   if (e.backend === 'posix') return process.platform === 'linux' ? existsSync(`/dev/shm${e.id}`) : true;
   if (e.backend === 'file') return existsSync(e.id);
   if (e.backend === 'sysv') {
-    return listSysv().some((s) => s.kind === 'shm' && (e.shmid !== undefined ? s.id === e.shmid : s.key === e.key));
+    return listSysv().some(
+      (s) => s.kind === 'shm' && (e.shmid !== undefined ? s.id === e.shmid : s.key === e.key),
+    );
   }
   return false;
 }
@@ -126,7 +146,9 @@ function removeObject(e: RegistryEntry): void {
   if (e.backend === 'posix') ignore(() => shmUnlink(e.id));
   else if (e.backend === 'file') ignore(() => unlinkSync(e.id));
   else if (e.backend === 'sysv') {
-    const s = listSysv().find((x) => x.kind === 'shm' && (e.shmid !== undefined ? x.id === e.shmid : x.key === e.key));
+    const s = listSysv().find(
+      (x) => x.kind === 'shm' && (e.shmid !== undefined ? x.id === e.shmid : x.key === e.key),
+    );
     if (s) ignore(() => shmRemove(s.id));
   }
   forgetCreated(e.backend, e.id);
@@ -134,7 +156,8 @@ function removeObject(e: RegistryEntry): void {
 
 /** Removes one recorded object (by '/name', path, 'key 0x..' or numeric key). Returns whether it was found. */
 export function remove(idOrKey: string | number): boolean {
-  const want = typeof idOrKey === 'number' ? `key 0x${(idOrKey >>> 0).toString(16).padStart(8, '0')}` : idOrKey;
+  const want =
+    typeof idOrKey === 'number' ? `key 0x${(idOrKey >>> 0).toString(16).padStart(8, '0')}` : idOrKey;
   const alt = typeof idOrKey === 'string' && !idOrKey.startsWith('/') ? `/${idOrKey}` : want;
   const e = readEntries().find((x) => x.id === want || x.id === alt || x.name === idOrKey);
   if (!e) return false;

@@ -1,10 +1,10 @@
 import {
-  ShmError,
   futexWait,
   futexWaitAsync,
   futexWake,
   isAlive,
   pidNamespace,
+  ShmError,
   startTimeOf,
   threadId,
 } from '@shm/native';
@@ -196,8 +196,13 @@ export class RwLock {
   #noReaders(): boolean {
     const a = this.#a;
     const b = this.#b;
-    return (Atomics.load(a, b + BITMAP) | Atomics.load(a, b + BITMAP + 1) | Atomics.load(a, b + BITMAP + 2) |
-      Atomics.load(a, b + BITMAP + 3)) === 0;
+    return (
+      (Atomics.load(a, b + BITMAP) |
+        Atomics.load(a, b + BITMAP + 1) |
+        Atomics.load(a, b + BITMAP + 2) |
+        Atomics.load(a, b + BITMAP + 3)) ===
+      0
+    );
   }
 
   /** Holding W, waits for the shared holders to leave (reclaiming dead ones). Releases W on timeout. */
@@ -216,7 +221,8 @@ export class RwLock {
       Atomics.add(a, b + R_WAITERS, 1);
       const seq = Atomics.load(a, b + R_SEQ);
       let r = 0;
-      if (!this.#noReaders()) r = futexWait(this.#region.mapping, (b + R_SEQ) * 4, seq, Math.min(left, this.#pollMs));
+      if (!this.#noReaders())
+        r = futexWait(this.#region.mapping, (b + R_SEQ) * 4, seq, Math.min(left, this.#pollMs));
       Atomics.sub(a, b + R_WAITERS, 1);
       if (r === 1 && this.#reclaimDeadReaders()) died = true;
     }
@@ -361,7 +367,8 @@ export class RwLock {
       const timedOut = await this.#waitAsync(this.#b + W, W_WAITERS, w, Math.min(left, this.#pollMs));
       if (timedOut && this.#writerDead(w) && Atomics.compareExchange(this.#a, this.#b + W, w, 0) === w) {
         died = true;
-        if (Atomics.load(this.#a, this.#b + W_WAITERS) > 0) futexWake(this.#region.mapping, (this.#b + W) * 4, 0);
+        if (Atomics.load(this.#a, this.#b + W_WAITERS) > 0)
+          futexWake(this.#region.mapping, (this.#b + W) * 4, 0);
       }
     }
   }
@@ -431,7 +438,8 @@ export class RwLock {
         const i = (first + k) % SLOT_COUNT;
         const owner = Atomics.load(a, b + OWNER + i);
         const held = (Atomics.load(a, b + BITMAP + (i >> 5)) & (1 << (i & 31))) !== 0;
-        const free = owner === 0 || (pass === 1 && !held && !aliveLow32(owner, Atomics.load(a, b + START + i) >>> 0));
+        const free =
+          owner === 0 || (pass === 1 && !held && !aliveLow32(owner, Atomics.load(a, b + START + i) >>> 0));
         if (free && Atomics.compareExchange(a, b + OWNER + i, owner, tid) === owner) {
           Atomics.store(a, b + START + i, start);
           this.#slot = i;
@@ -468,7 +476,8 @@ export class RwLock {
     const b = this.#b;
     const holders: number[] = [];
     for (let i = 0; i < SLOT_COUNT; i++) {
-      if ((Atomics.load(a, b + BITMAP + (i >> 5)) & (1 << (i & 31))) !== 0) holders.push(Atomics.load(a, b + OWNER + i));
+      if ((Atomics.load(a, b + BITMAP + (i >> 5)) & (1 << (i & 31))) !== 0)
+        holders.push(Atomics.load(a, b + OWNER + i));
     }
     return {
       exclusiveOwner: Atomics.load(a, b + W),
@@ -495,9 +504,13 @@ export class RwLock {
   }
 
   #notHeld(mode: string): ShmError {
-    return new ShmError('ERR_SHM_WOULD_BLOCK', `${this.name}: unlock of a ${mode} lock this handle does not hold`, {
-      target: this.name,
-    });
+    return new ShmError(
+      'ERR_SHM_WOULD_BLOCK',
+      `${this.name}: unlock of a ${mode} lock this handle does not hold`,
+      {
+        target: this.name,
+      },
+    );
   }
 
   #upgradeError(): ShmError {

@@ -145,10 +145,7 @@ describe('RwLock', () => {
   it('gives an exact total when worker threads and processes contend on the same lock', async () => {
     const ps = [peer(), peer()];
     await Promise.all(ps.map((p) => p.next((m) => m.ready)));
-    const workers = [0, 1].map(
-      () =>
-        tsWorker(workerScript, { workerData: { name: region.name, n: 3000 } }),
-    );
+    const workers = [0, 1].map(() => tsWorker(workerScript, { workerData: { name: region.name, n: 3000 } }));
     for (const p of ps) p.send({ op: 'incr', n: 3000 });
     await Promise.all([
       ...workers.map((w) => new Promise((r, j) => w.on('message', r).on('error', j))),

@@ -15,6 +15,8 @@ export default function setup() {
     }
     if (process.env.SHM_LEAK_CHECK === 'off' || leaks.length === 0) return;
     const list = removeLeaks(leaks);
-    throw new Error(`Leak check: the tests left ${leaks.length} kernel object(s) behind (now removed):\n${list}`);
+    throw new Error(
+      `Leak check: the tests left ${leaks.length} kernel object(s) behind (now removed):\n${list}`,
+    );
   };
 }

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 /**
  * What kernel objects exist now: SysV segments and semaphore sets (by id, with key) and files in /dev/shm.
@@ -20,7 +20,8 @@ function parseTable(path: string): string[][] {
 export function snapshotKernelObjects(): KernelSnapshot {
   const shm = new Map<number, { key: number; cpid: number }>();
   // key shmid perms size cpid lpid nattch ...
-  for (const f of parseTable('/proc/sysvipc/shm')) shm.set(Number(f[1]), { key: Number(f[0]), cpid: Number(f[4]) });
+  for (const f of parseTable('/proc/sysvipc/shm'))
+    shm.set(Number(f[1]), { key: Number(f[0]), cpid: Number(f[4]) });
   const sem = new Map<number, { key: number }>();
   // key semid perms nsems ...
   for (const f of parseTable('/proc/sysvipc/sem')) sem.set(Number(f[1]), { key: Number(f[0]) });
@@ -37,8 +38,10 @@ export interface Leak {
 /** Objects present in `after` but not in `before`. */
 export function diffSnapshots(before: KernelSnapshot, after: KernelSnapshot): Leak[] {
   const leaks: Leak[] = [];
-  for (const [id, v] of after.shm) if (!before.shm.has(id)) leaks.push({ kind: 'shm', id: String(id), key: v.key });
-  for (const [id, v] of after.sem) if (!before.sem.has(id)) leaks.push({ kind: 'sem', id: String(id), key: v.key });
+  for (const [id, v] of after.shm)
+    if (!before.shm.has(id)) leaks.push({ kind: 'shm', id: String(id), key: v.key });
+  for (const [id, v] of after.sem)
+    if (!before.sem.has(id)) leaks.push({ kind: 'sem', id: String(id), key: v.key });
   for (const f of after.files) if (!before.files.has(f)) leaks.push({ kind: 'file', id: f });
   return leaks;
 }

@@ -102,7 +102,9 @@ function attach(child: ChildProcess, label: string): Peer {
           if (waiters.includes(entry)) {
             clearTimeout(timer);
             reject(
-              new Error(`${label} exited (code ${r.code}, signal ${r.signal}) before sending; stderr: ${r.stderr}`),
+              new Error(
+                `${label} exited (code ${r.code}, signal ${r.signal}) before sending; stderr: ${r.stderr}`,
+              ),
             );
           }
         });
@@ -134,13 +136,21 @@ export function spawnPeer(
 }
 
 /** Runs a peer to completion and returns its result. */
-export async function runPeer(script: string, args: string[] = [], opts: Parameters<typeof spawnPeer>[2] = {}) {
+export async function runPeer(
+  script: string,
+  args: string[] = [],
+  opts: Parameters<typeof spawnPeer>[2] = {},
+) {
   const p = spawnPeer(script, args, opts);
   return p.exited;
 }
 
 /** Starts `perl <script> ...args`; the script prints JSON lines like a Node peer. */
-export function runPerl(script: string, args: string[] = [], opts: { env?: Record<string, string> } = {}): Peer {
+export function runPerl(
+  script: string,
+  args: string[] = [],
+  opts: { env?: Record<string, string> } = {},
+): Peer {
   const child = spawn('perl', [script, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },

@@ -1,0 +1,727 @@
+import { randomInt } from 'node:crypto';
+import { closedError, processId, ShmError, ShmSystemError } from '@shm/native';
+import { type Backend, Region, type RegionOptions } from './region.js';
+import { LOCK_BYTES, LockStatus, RwLock } from './rw-lock.js';
+import type { Serializer } from './serializer.js';
+import { getSerializer } from './serializers/get-serializer.js';
+import { serializerId } from './serializers/serializer-id.js';
+import { serializerMismatchError } from './serializers/serializer-mismatch-error.js';
+
+// Head segment layout (bytes). docs/architecture/store.md draws it.
+const H_MAGIC = 0; // u32 'SHMS'
+const H_VERSION = 4; // u16 format version, u16 flags
+const H_DATA_OFFSET = 8; // u32 where the inline banks start
+const H_INLINE = 12; // u32 inline capacity of each bank
+const H_BACKEND = 16; // u32 backend code
+const H_MAX_SEG = 20; // u32 largest chained segment
+const H_PUB = 24; // i32 (serial << 1) | current bank: the one word a commit changes
+const H_SEGGEN = 28; // u32 generation counter naming new chained segments
+const H_CREATED = 32; // f64 ms since the epoch
+const H_CREATOR = 40; // u32 creator pid
+const H_STORE_ID = 44; // u32 random id, repeated in each chained segment's header
+const BANK0 = 64; // two bank descriptors
+const BANK_BYTES = 256;
+const LOCK_OFFSET = BANK0 + 2 * BANK_BYTES; // 576, 64-aligned
+const DATA_OFFSET = Math.ceil((LOCK_OFFSET + LOCK_BYTES) / 64) * 64; // 1664
+
+// Bank descriptor (bytes from its start).
+const D_LEN_LO = 0;
+const D_LEN_HI = 4;
+const D_SERIALIZER = 8; // u32 serializer id, 0 for raw bytes
+const D_NSEGS = 12; // u32 segments the value uses (0: inline)
+const D_ALLOC = 16; // u32 segment entries allocated (>= nsegs); the rest are kept for reuse
+const D_SEGS = 32; // MAX_SEGS x { u32 gen (shmid for SysV), u32 size }
+const MAX_SEGS = 28;
+
+// Chained segment header.
+const C_MAGIC = 0; // u32 'SHMC'
+const C_STORE_ID = 4;
+const C_GEN = 8;
+const C_SIZE = 12;
+const C_DATA = 64;
+
+const STORE_MAGIC = 0x534d4853; // 'SHMS'
+const CHAIN_MAGIC = 0x434d4853; // 'SHMC'
+const FORMAT_VERSION = 1;
+const BACKEND_CODES: Record<Backend, number> = { memfd: 1, posix: 2, file: 3, sysv: 4 };
+const MIN_SEG = 64 * 1024;
+const SERIAL_MASK = 0x3fffffff;
+/** Readers retry an optimistic copy this many times before taking the shared lock to read. */
+const OPTIMISTIC_TRIES = 64;
+// Plain loads may pass an acquire load on weakly ordered CPUs: there the copy is fenced by an RMW.
+const needsFence = process.arch !== 'x64' && process.arch !== 'ia32';
+const fenceWord = new Int32Array(1);
+
+export interface StoreOptions extends Omit<RegionOptions, 'size' | 'populate'> {
+  /**
+   * Bytes each of the two inline banks in the head holds (default 64 KiB - 2 KiB header overhead rounded;
+   * for memfd, the whole capacity since an anonymous store cannot chain).
+   */
+  inlineCapacity?: number;
+  /** Largest chained segment (default 256 MiB). Values up to 28 of these fit. */
+  maxSegmentSize?: number;
+  /** Refuse values larger than this (default: what the chain can hold). */
+  maxValueSize?: number;
+  /** Serializer for setValue/getValue (default 'v8'). */
+  serializer?: string | Serializer;
+  /** How often lock waiters check for a dead holder (ms). */
+  pollMs?: number;
+}
+
+/** What fetch() reports about the value it read. */
+export interface FetchInfo {
+  serial: number;
+  serializerId: number;
+}
+
+const headSize = (inline: number) => DATA_OFFSET + 2 * inline;
+
+/**
+ * One versioned value in shared memory, of any size, shared by every process that opens the same name.
+ *
+ * Commits are crash-consistent: a writer (holding the lock) fills the bank that is not current, inline in the
+ * head or in chained segments, and publishes it by one atomic store of the `pub` word (serial and bank). A writer
+ * killed at any instruction leaves the previous value intact. Readers do not lock: they copy the current bank and
+ * check that `pub` did not move meanwhile, retrying if it did (after many retries they take the shared lock).
+ */
+export class Store {
+  readonly region: Region;
+  readonly lock: RwLock;
+  readonly name: string;
+  readonly #opts: StoreOptions;
+  readonly #dv: DataView;
+  readonly #i32: Int32Array;
+  readonly #bytes: Uint8Array;
+  readonly #inline: number;
+  readonly #maxSeg: number;
+  readonly #maxValue: number;
+  readonly #storeId: number;
+  readonly #backend: Backend;
+  readonly #serializer: Serializer;
+  readonly #sid: number;
+  readonly #segs = new Map<number, Region>();
+  #scratch: Uint8Array = new Uint8Array(0);
+  #cacheSerial = -1;
+  #cacheValue: unknown;
+  #closed = false;
+  /** Decoded values served from cache / decoded afresh (for tests and debug()). */
+  readonly stats = { decodes: 0, cacheHits: 0, retries: 0, lockedReads: 0 };
+
+  private constructor(region: Region, opts: StoreOptions) {
+    this.region = region;
+    this.#opts = opts;
+    this.name = region.id;
+    this.#bytes = region.bytes;
+    this.#i32 = region.i32;
+    this.#dv = new DataView(region.buffer);
+    const dv = this.#dv;
+    this.#inline = dv.getUint32(H_INLINE, true);
+    this.#maxSeg = dv.getUint32(H_MAX_SEG, true);
+    this.#storeId = dv.getUint32(H_STORE_ID, true);
+    const code = dv.getUint32(H_BACKEND, true);
+    this.#backend =
+      (Object.keys(BACKEND_CODES) as Backend[]).find((k) => BACKEND_CODES[k] === code) ?? region.backend;
+    this.#maxValue = Math.min(opts.maxValueSize ?? Number.MAX_SAFE_INTEGER, this.capacity);
+    this.lock = new RwLock(region, LOCK_OFFSET, {
+      name: `store ${region.id}`,
+      ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+    });
+    this.#serializer = getSerializer(opts.serializer ?? 'v8');
+    this.#sid = serializerId(this.#serializer);
+  }
+
+  /** Creates the store (or opens it if it exists, unless `exclusive`). */
+  static create(opts: StoreOptions): Store {
+    const inline = inlineFor(opts);
+    const maxSeg = opts.maxSegmentSize ?? 256 * 1024 * 1024;
+    if (!Number.isInteger(maxSeg) || maxSeg < MIN_SEG || maxSeg > 2 ** 32 - C_DATA - 1) {
+      throw new RangeError(`Expected a maxSegmentSize from ${MIN_SEG} to 4 GiB but received ${maxSeg}`);
+    }
+    const region = Region.create({ ...opts, size: headSize(inline) });
+    if (!region.created) return Store.#adopt(region, opts);
+    try {
+      const dv = new DataView(region.buffer);
+      dv.setUint32(H_DATA_OFFSET, DATA_OFFSET, true);
+      dv.setUint32(H_INLINE, inline, true);
+      dv.setUint32(H_BACKEND, BACKEND_CODES[region.backend], true);
+      dv.setUint32(H_MAX_SEG, maxSeg, true);
+      dv.setFloat64(H_CREATED, Date.now(), true);
+      dv.setUint32(H_CREATOR, processId(), true);
+      dv.setUint32(H_STORE_ID, randomInt(1, 2 ** 32 - 1), true);
+      dv.setUint16(H_VERSION, FORMAT_VERSION, true);
+      RwLock.init(region, LOCK_OFFSET);
+      // Published last: an opener that sees the magic sees a complete header.
+      Atomics.store(region.i32, H_MAGIC / 4, STORE_MAGIC | 0);
+      return new Store(region, opts);
+    } catch (e) {
+      region.destroy();
+      throw e;
+    }
+  }
+
+  /** Opens an existing store (ENOENT if missing; ERR_SHM_BAD_FORMAT if it is not one of ours). */
+  static open(opts: StoreOptions): Store {
+    return Store.#adopt(Region.open(opts), opts);
+  }
+
+  /** Opens a store from an fd this process received (an anonymous store handed to a child). */
+  static fromFd(fd: number, opts: Omit<StoreOptions, 'fd'> = {}): Store {
+    return Store.#adopt(Region.fromFd(fd, opts), opts);
+  }
+
+  static #adopt(region: Region, opts: StoreOptions): Store {
+    try {
+      validateHead(region);
+      return new Store(region, opts);
+    } catch (e) {
+      region.close();
+      throw e;
+    }
+  }
+
+  /** The largest value this store can hold, in bytes. */
+  get capacity(): number {
+    return this.#backend === 'memfd' ? this.#inline : Math.max(this.#inline, MAX_SEGS * this.#maxSeg);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The serial of the current value: it changes on every commit. */
+  get serial(): number {
+    this.#check();
+    return Atomics.load(this.#i32, H_PUB / 4) >>> 1;
+  }
+
+  /** True if a commit happened since `serial` was read (one atomic load). */
+  changedSince(serial: number): boolean {
+    return this.serial !== serial;
+  }
+
+  /** Size in bytes of the current value. */
+  get length(): number {
+    this.#check();
+    for (;;) {
+      const p = Atomics.load(this.#i32, H_PUB / 4);
+      const len = this.#descLength(p & 1);
+      if (Atomics.load(this.#i32, H_PUB / 4) === p) return len;
+    }
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  /**
+   * Commits `bytes` as the new value (atomically: readers see the old or the new value, whole).
+   * Blocks while another process writes; see storeAsync.
+   */
+  store(bytes: Uint8Array, serializer = 0): number {
+    this.#check();
+    this.#checkSize(bytes.byteLength);
+    this.lock.lock();
+    try {
+      return this.#commit(bytes, serializer);
+    } finally {
+      this.lock.unlock();
+    }
+  }
+
+  /** store() whose wait for the lock does not block the event loop. */
+  async storeAsync(bytes: Uint8Array, serializer = 0): Promise<number> {
+    this.#check();
+    this.#checkSize(bytes.byteLength);
+    await this.lock.lockAsync();
+    try {
+      return this.#commit(bytes, serializer);
+    } finally {
+      this.lock.unlock();
+    }
+  }
+
+  /** Commits under a lock the caller already holds (exclusive): for read-modify-write sequences. */
+  storeLocked(bytes: Uint8Array, serializer = 0): number {
+    this.#check();
+    if (!this.lock.holdsExclusive) {
+      throw new ShmError('ERR_SHM_WOULD_BLOCK', `${this.name}: storeLocked needs the exclusive lock`, {
+        target: this.name,
+      });
+    }
+    this.#checkSize(bytes.byteLength);
+    return this.#commit(bytes, serializer);
+  }
+
+  #checkSize(n: number) {
+    if (n > this.#maxValue) {
+      throw new ShmError(
+        'ERR_SHM_TOO_LARGE',
+        `${this.name}: a value of ${n} bytes does not fit; this store holds at most ${this.#maxValue} bytes`,
+        { target: this.name },
+      );
+    }
+  }
+
+  #commit(bytes: Uint8Array, serializer: number): number {
+    const i32 = this.#i32;
+    const p = Atomics.load(i32, H_PUB / 4);
+    const next = (p & 1) ^ 1;
+    const d = BANK0 + next * BANK_BYTES;
+    const dv = this.#dv;
+    const len = bytes.byteLength;
+    let nsegs = 0;
+    if (len <= this.#inline) {
+      this.#bytes.set(bytes, DATA_OFFSET + next * this.#inline);
+      this.#trimSegments(d, 0);
+    } else {
+      nsegs = this.#writeChain(d, bytes);
+    }
+    dv.setUint32(d + D_LEN_LO, len >>> 0, true);
+    dv.setUint32(d + D_LEN_HI, Math.floor(len / 2 ** 32), true);
+    dv.setUint32(d + D_SERIALIZER, serializer >>> 0, true);
+    dv.setUint32(d + D_NSEGS, nsegs, true);
+    const serial = ((p >>> 1) + 1) & SERIAL_MASK || 1; // 0 means "never written"
+    Atomics.store(i32, H_PUB / 4, (serial << 1) | next);
+    return serial;
+  }
+
+  /** Writes `bytes` across chained segments of bank descriptor `d`, reusing, adding or dropping segments. */
+  #writeChain(d: number, bytes: Uint8Array): number {
+    const dv = this.#dv;
+    let alloc = Math.min(dv.getUint32(d + D_ALLOC, true), MAX_SEGS);
+    let off = 0;
+    let j = 0;
+    const len = bytes.byteLength;
+    while (off < len) {
+      if (j >= MAX_SEGS)
+        throw new ShmError('ERR_SHM_TOO_LARGE', `${this.name}: value needs more than ${MAX_SEGS} segments`);
+      const left = len - off;
+      let seg: Region | undefined;
+      if (j < alloc) {
+        const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
+        const size = dv.getUint32(d + D_SEGS + 8 * j + 4, true);
+        // Keep an existing segment unless it is far too big for what is left (then it is replaced).
+        const tooBig = size > MIN_SEG && size - C_DATA >= 4 * left && j === alloc - 1;
+        if (!tooBig) seg = this.#segment(gen, size, true);
+        if (!seg) {
+          this.#dropSegments(d, j, alloc);
+          alloc = j;
+        }
+      }
+      if (!seg) {
+        const size = Math.min(this.#maxSeg, Math.max(MIN_SEG, nextPow2(left + C_DATA)));
+        seg = this.#newSegment(d, j, size);
+        alloc = j + 1;
+      }
+      const room = seg.size - C_DATA;
+      const n = Math.min(room, left);
+      seg.bytes.set(off === 0 && n === len ? bytes : bytes.subarray(off, off + n), C_DATA);
+      off += n;
+      j++;
+    }
+    // Segments past what this value needs are released at once.
+    if (alloc > j) this.#trimSegments(d, j);
+    return j;
+  }
+
+  #newSegment(d: number, j: number, size: number): Region {
+    const dv = this.#dv;
+    let gen: number;
+    let region: Region;
+    if (this.#backend === 'sysv') {
+      region = Region.create({
+        backend: 'sysv',
+        key: 0,
+        size,
+        mode: this.#opts.mode ?? 0o600,
+        register: false,
+      });
+      gen = region.shmid;
+    } else {
+      gen = (dv.getUint32(H_SEGGEN, true) + 1) >>> 0;
+      dv.setUint32(H_SEGGEN, gen, true);
+      // Recorded before creation: a writer that dies between the two leaves a name the next writer cleans up.
+      dv.setUint32(d + D_SEGS + 8 * j, gen, true);
+      dv.setUint32(d + D_SEGS + 8 * j + 4, size, true);
+      dv.setUint32(d + D_ALLOC, j + 1, true);
+      const o = this.#segOptions(gen);
+      try {
+        region = Region.create({ ...o, size, exclusive: true, register: false, populate: true });
+      } catch (e) {
+        if (!(ShmSystemError.isInstance(e) && e.code === 'EEXIST')) throw e;
+        Region.remove(o); // left by a writer that died: it was never part of a committed value
+        region = Region.create({ ...o, size, exclusive: true, register: false, populate: true });
+      }
+    }
+    const sdv = new DataView(region.buffer);
+    sdv.setUint32(C_STORE_ID, this.#storeId, true);
+    sdv.setUint32(C_GEN, gen, true);
+    sdv.setUint32(C_SIZE, size, true);
+    sdv.setUint32(C_MAGIC, CHAIN_MAGIC, true);
+    dv.setUint32(d + D_SEGS + 8 * j, gen, true);
+    dv.setUint32(d + D_SEGS + 8 * j + 4, size, true);
+    dv.setUint32(d + D_ALLOC, j + 1, true);
+    this.#segs.set(gen, region);
+    return region;
+  }
+
+  #segOptions(gen: number): RegionOptions {
+    const base = this.region.name!;
+    if (this.#backend === 'posix') return { backend: 'posix', name: `${base}.${gen}` };
+    if (this.#backend === 'file') return { backend: 'file', path: `${base}.${gen}` };
+    return { backend: 'sysv', shmid: gen };
+  }
+
+  /** Drops segment entries [from, alloc) of descriptor d, keeping up to one spare of modest size. */
+  #trimSegments(d: number, keep: number) {
+    const alloc = Math.min(this.#dv.getUint32(d + D_ALLOC, true), MAX_SEGS);
+    if (alloc > keep) this.#dropSegments(d, keep, alloc);
+  }
+
+  #dropSegments(d: number, from: number, alloc: number) {
+    const dv = this.#dv;
+    // Shrink the descriptor first: a crash after this leaks nothing that a reader can reach.
+    dv.setUint32(d + D_ALLOC, from, true);
+    for (let j = from; j < alloc; j++) {
+      const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
+      const cached = this.#segs.get(gen);
+      if (cached) {
+        cached.close();
+        this.#segs.delete(gen);
+      }
+      try {
+        Region.remove(this.#segOptions(gen));
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  /** Maps (or returns the cached mapping of) chained segment `gen`, checking it belongs to this store. */
+  #segment(gen: number, size: number, forWrite: boolean): Region | undefined {
+    const cached = this.#segs.get(gen);
+    if (cached && cached.size === size) return cached;
+    if (cached) {
+      cached.close();
+      this.#segs.delete(gen);
+    }
+    if (size < MIN_SEG || size > this.#maxSeg) return undefined;
+    let region: Region;
+    try {
+      region = Region.open({ ...this.#segOptions(gen), populate: !forWrite });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ENOENT' || code === 'EINVAL' || code === 'EIDRM' || code === 'ERR_SHM_BAD_FORMAT')
+        return undefined;
+      throw e;
+    }
+    const dv = new DataView(region.buffer);
+    if (
+      region.size !== size ||
+      dv.getUint32(C_MAGIC, true) !== CHAIN_MAGIC ||
+      dv.getUint32(C_STORE_ID, true) !== this.#storeId ||
+      dv.getUint32(C_GEN, true) !== gen ||
+      dv.getUint32(C_SIZE, true) !== size
+    ) {
+      region.close();
+      return undefined;
+    }
+    this.#segs.set(gen, region);
+    return region;
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  #descLength(bank: number): number {
+    const d = BANK0 + bank * BANK_BYTES;
+    return this.#dv.getUint32(d + D_LEN_LO, true) + this.#dv.getUint32(d + D_LEN_HI, true) * 2 ** 32;
+  }
+
+  /**
+   * Copies the current value out. With `into`, copies into that buffer (no allocation) and returns the view of it
+   * that holds the value; ERR_SHM_TOO_LARGE if it is too small. `info`, if given, receives the serial and
+   * serializer id of the value read.
+   */
+  fetch(into?: Uint8Array, info?: FetchInfo): Uint8Array {
+    this.#check();
+    for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt++) {
+      const r = this.#tryRead(into, info);
+      if (r !== undefined) return r;
+      this.stats.retries++;
+    }
+    // Writers keep overtaking: read under the shared lock, where no commit can happen.
+    this.stats.lockedReads++;
+    const status = this.lock.lockShared();
+    try {
+      const r = this.#tryRead(into, info);
+      if (r === undefined) throw this.#formatError('the current value is inconsistent even under the lock');
+      return r;
+    } finally {
+      if (status !== LockStatus.WouldBlock) this.lock.unlockShared();
+    }
+  }
+
+  /** One optimistic read; undefined if a commit overtook it. */
+  #tryRead(into: Uint8Array | undefined, info: FetchInfo | undefined): Uint8Array | undefined {
+    const i32 = this.#i32;
+    const p = Atomics.load(i32, H_PUB / 4);
+    const bank = p & 1;
+    const d = BANK0 + bank * BANK_BYTES;
+    const dv = this.#dv;
+    const len = this.#descLength(bank);
+    const nsegs = dv.getUint32(d + D_NSEGS, true);
+    const sid = dv.getUint32(d + D_SERIALIZER, true);
+    const moved = () => Atomics.load(i32, H_PUB / 4) !== p;
+    if (
+      len > this.capacity ||
+      nsegs > MAX_SEGS ||
+      (nsegs === 0 && len > this.#inline) ||
+      (nsegs > 0 && len <= this.#inline)
+    ) {
+      if (moved()) return undefined;
+      throw this.#formatError(`bank ${bank} describes ${len} bytes in ${nsegs} segments`);
+    }
+    let out: Uint8Array;
+    if (into) {
+      if (into.byteLength < len) {
+        if (moved()) return undefined;
+        throw new ShmError(
+          'ERR_SHM_TOO_LARGE',
+          `${this.name}: the value has ${len} bytes but the buffer given to fetch() holds ${into.byteLength}`,
+          { target: this.name },
+        );
+      }
+      out = len === into.byteLength ? into : into.subarray(0, len);
+    } else {
+      out = Buffer.allocUnsafe(len);
+    }
+    if (nsegs === 0) {
+      const start = DATA_OFFSET + bank * this.#inline;
+      out.set(this.#bytes.subarray(start, start + len));
+    } else {
+      let off = 0;
+      for (let j = 0; j < nsegs && off < len; j++) {
+        const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
+        const size = dv.getUint32(d + D_SEGS + 8 * j + 4, true);
+        const seg = this.#segment(gen, size, false);
+        if (!seg) {
+          if (moved()) return undefined;
+          throw this.#formatError(`chained segment ${j} (id ${gen}) is missing or is not part of this store`);
+        }
+        const n = Math.min(size - C_DATA, len - off);
+        out.set(seg.bytes.subarray(C_DATA, C_DATA + n), off);
+        off += n;
+      }
+      if (off < len) {
+        if (moved()) return undefined;
+        throw this.#formatError(`the chain holds ${off} of the ${len} bytes it should`);
+      }
+    }
+    if (needsFence) Atomics.exchange(fenceWord, 0, 0);
+    if (moved()) return undefined;
+    if (info) {
+      info.serial = p >>> 1;
+      info.serializerId = sid;
+    }
+    return out;
+  }
+
+  /** fetch() on a pool-friendly path: waits for the lock (if it has to) without blocking the event loop. */
+  async fetchAsync(into?: Uint8Array, info?: FetchInfo): Promise<Uint8Array> {
+    this.#check();
+    for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt++) {
+      const r = this.#tryRead(into, info);
+      if (r !== undefined) return r;
+    }
+    await this.lock.lockSharedAsync();
+    try {
+      const r = this.#tryRead(into, info);
+      if (r === undefined) throw this.#formatError('the current value is inconsistent even under the lock');
+      return r;
+    } finally {
+      this.lock.unlockShared();
+    }
+  }
+
+  // ------------------------------------------------------------------ values
+
+  /** Encodes `value` with the store's serializer and commits it. */
+  setValue(value: unknown): number {
+    const bytes = this.#serializer.encode(value);
+    return this.store(bytes, this.#sid);
+  }
+
+  async setValueAsync(value: unknown): Promise<number> {
+    const bytes = this.#serializer.encode(value);
+    return this.storeAsync(bytes, this.#sid);
+  }
+
+  /**
+   * The current value, decoded. While no commit happens, repeated calls return the same decoded object without
+   * copying or decoding (one atomic load): treat it as read-only.
+   */
+  getValue<T = unknown>(): T | undefined {
+    this.#check();
+    if (Atomics.load(this.#i32, H_PUB / 4) >>> 1 === this.#cacheSerial) {
+      this.stats.cacheHits++;
+      return this.#cacheValue as T;
+    }
+    const info: FetchInfo = { serial: 0, serializerId: 0 };
+    let bytes: Uint8Array;
+    for (;;) {
+      const len = this.length;
+      if (this.#scratch.byteLength < len)
+        this.#scratch = new Uint8Array(Math.max(len, this.#scratch.byteLength * 2));
+      try {
+        bytes = this.fetch(this.#scratch, info);
+        break;
+      } catch (e) {
+        // The value grew between the length probe and the copy: size up and read again.
+        if (!(ShmError.isInstance(e) && e.code === 'ERR_SHM_TOO_LARGE')) throw e;
+      }
+    }
+    if (info.serial === 0) return undefined; // never written
+    if (info.serializerId !== this.#sid)
+      throw serializerMismatchError(this.#sid, info.serializerId, { target: this.name });
+    const value = this.#serializer.decode(bytes) as T;
+    this.stats.decodes++;
+    this.#cacheValue = value;
+    this.#cacheSerial = info.serial;
+    return value;
+  }
+
+  /** The serializer used by setValue/getValue. */
+  get serializer(): Serializer {
+    return this.#serializer;
+  }
+
+  /**
+   * Runs `fn` under the exclusive lock with the current value and commits what it returns (unless it returns
+   * undefined, which keeps the value). An atomic read-modify-write across processes.
+   */
+  update<T>(fn: (current: T | undefined, info: { ownerDied: boolean }) => T | undefined): T | undefined {
+    this.#check();
+    const status = this.lock.lock();
+    try {
+      const cur = this.getValue<T>();
+      const next = fn(cur, { ownerDied: status === LockStatus.OwnerDied });
+      if (next !== undefined) this.#commit(this.#serializer.encode(next), this.#sid);
+      return next;
+    } finally {
+      this.lock.unlock();
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  #check() {
+    if (this.#closed) throw closedError(`Store ${this.name}`);
+  }
+
+  #formatError(what: string): ShmError {
+    return new ShmError('ERR_SHM_BAD_FORMAT', `${this.name}: corrupt store: ${what}`, { target: this.name });
+  }
+
+  /** Describes the store: sizes, serial, segments, lock state. */
+  debug(): {
+    name: string;
+    backend: Backend;
+    serial: number;
+    length: number;
+    capacity: number;
+    inlineCapacity: number;
+    segments: { bank: number; id: number; size: number; used: boolean }[];
+    lock: ReturnType<RwLock['state']>;
+    stats: Store['stats'];
+  } {
+    this.#check();
+    const dv = this.#dv;
+    const p = Atomics.load(this.#i32, H_PUB / 4);
+    const segments = [];
+    for (let bank = 0; bank < 2; bank++) {
+      const d = BANK0 + bank * BANK_BYTES;
+      const alloc = Math.min(dv.getUint32(d + D_ALLOC, true), MAX_SEGS);
+      const used = bank === (p & 1) ? dv.getUint32(d + D_NSEGS, true) : 0;
+      for (let j = 0; j < alloc; j++) {
+        segments.push({
+          bank,
+          id: dv.getUint32(d + D_SEGS + 8 * j, true),
+          size: dv.getUint32(d + D_SEGS + 8 * j + 4, true),
+          used: j < used,
+        });
+      }
+    }
+    return {
+      name: this.name,
+      backend: this.#backend,
+      serial: p >>> 1,
+      length: this.length,
+      capacity: this.capacity,
+      inlineCapacity: this.#inline,
+      segments,
+      lock: this.lock.state(),
+      stats: { ...this.stats },
+    };
+  }
+
+  /** Unmaps everything this handle mapped. The store stays for others (see destroy). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.lock.release();
+    for (const s of this.#segs.values()) s.close();
+    this.#segs.clear();
+    this.#closed = true;
+    this.region.close();
+  }
+
+  /** Removes the store and all its segments from the system, then closes this handle. */
+  destroy(): void {
+    this.#check();
+    this.lock.lock();
+    try {
+      for (let bank = 0; bank < 2; bank++) this.#trimSegments(BANK0 + bank * BANK_BYTES, 0);
+    } finally {
+      this.lock.unlock();
+    }
+    this.close();
+    Region.remove(this.region);
+  }
+}
+
+/** Checks that a mapped head is one of our stores, bounds included, waiting briefly for a creator to finish. */
+function validateHead(region: Region): void {
+  const bad = (what: string) =>
+    new ShmError('ERR_SHM_BAD_FORMAT', `${region.id} is not an @shm store: ${what}`, { target: region.id });
+  if (region.size < DATA_OFFSET) throw bad(`it has ${region.size} bytes, less than a store header`);
+  let magic = Atomics.load(region.i32, H_MAGIC / 4);
+  for (let i = 0; magic === 0 && i < 200; i++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    magic = Atomics.load(region.i32, H_MAGIC / 4);
+  }
+  if (magic !== (STORE_MAGIC | 0)) throw bad(`bad magic 0x${(magic >>> 0).toString(16)}`);
+  const dv = new DataView(region.buffer);
+  const version = dv.getUint16(H_VERSION, true);
+  if (version !== FORMAT_VERSION)
+    throw bad(`format version ${version}, this library reads ${FORMAT_VERSION}`);
+  if (dv.getUint32(H_DATA_OFFSET, true) !== DATA_OFFSET) throw bad('unexpected data offset');
+  const inline = dv.getUint32(H_INLINE, true);
+  if (headSize(inline) > region.size)
+    throw bad(`inline capacity ${inline} does not fit in ${region.size} bytes`);
+  const maxSeg = dv.getUint32(H_MAX_SEG, true);
+  if (maxSeg < MIN_SEG) throw bad(`segment size ${maxSeg}`);
+}
+
+function inlineFor(opts: StoreOptions): number {
+  const backend =
+    opts.backend ?? (opts.key !== undefined ? 'sysv' : opts.path ? 'file' : opts.name ? 'posix' : 'memfd');
+  const v = opts.inlineCapacity ?? (backend === 'memfd' ? 64 * 1024 : 32 * 1024 - DATA_OFFSET / 2);
+  if (!Number.isInteger(v) || v < 0 || v > 2 ** 31) {
+    throw new RangeError(`Expected an inlineCapacity from 0 to 2 GiB (bytes) but received ${v}`);
+  }
+  return Math.ceil(v / 8) * 8;
+}
+
+function nextPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n));
+}
+
+/** Bytes of header before the inline banks (for sizing a memfd area). */
+export const STORE_HEADER_BYTES = DATA_OFFSET;
