@@ -92,7 +92,8 @@ describe('Corrupted shared memory', () => {
         const chained = readdirSync('/dev/shm').filter((f) => f.startsWith(`${name}.`));
         if (round % 4 === 0 && chained.length > 0) {
           const seg = Region.open({ name: `/${chained[round % chained.length]}` });
-          seg.bytes[Math.floor(Math.random() * 16)] ^= 1 + Math.floor(Math.random() * 255);
+          const at = Math.floor(Math.random() * 16);
+          seg.bytes[at] = seg.bytes[at]! ^ (1 + Math.floor(Math.random() * 255));
           seg.close();
         }
         try {
