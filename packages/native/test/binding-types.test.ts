@@ -22,7 +22,13 @@ function groupsForThisPlatform(): (keyof typeof bindingExports)[] {
   return groups;
 }
 
-const objectExports = new Set(['features', 'fdConstants', 'memfdConstants', 'sysvConstants']);
+const objectExports = new Set([
+  'features',
+  'fdConstants',
+  'memfdConstants',
+  'sysvConstants',
+  'win32Constants',
+]);
 
 describe('the typed mirror of the addon (binding-types.ts)', () => {
   it('lists exactly the members of each binding interface in bindingExports', () => {
