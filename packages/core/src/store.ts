@@ -238,6 +238,11 @@ export class Store {
     }
   }
 
+  /** Encodes and commits under a lock the caller already holds (exclusive). */
+  setValueLocked(value: unknown): number {
+    return this.storeLocked(this.#serializer.encode(value), this.#sid);
+  }
+
   /** Commits under a lock the caller already holds (exclusive): for read-modify-write sequences. */
   storeLocked(bytes: Uint8Array, serializer = 0): number {
     this.#check();
@@ -586,6 +591,11 @@ export class Store {
     this.#cacheValue = value;
     this.#cacheSerial = info.serial;
     return value;
+  }
+
+  /** The id recorded with values written by setValue (pass it to storeLocked with bytes you encoded). */
+  get serializerId(): number {
+    return this.#sid;
   }
 
   /** The serializer used by setValue/getValue. */
