@@ -1,0 +1,546 @@
+import {
+  type ChildProcess,
+  type ForkOptions,
+  fork as forkChild,
+  type SpawnOptions,
+  spawn as spawnChild,
+} from 'node:child_process';
+import cluster, { type ClusterSettings, type Worker as ClusterWorker } from 'node:cluster';
+import { isMainThread, SHARE_ENV, Worker, type WorkerOptions } from 'node:worker_threads';
+import {
+  type FetchInfo,
+  getSerializer,
+  LockStatus,
+  type Serializer,
+  ShmError,
+  Store,
+  serializerId,
+  serializerMismatchError,
+} from '@shm/core';
+import { expected } from './expected.js';
+import {
+  attachToStdio,
+  checkHandle,
+  ENV_VAR,
+  envForThread,
+  inheritedHandles,
+  makeHandle,
+  type ShareHandle,
+  type ShareMap,
+  stdioBase,
+} from './handoff.js';
+
+/** The largest area `new MmapShare(size)` makes (1 GiB; it takes twice that, see README). */
+export const MAX_SIZE = 2 ** 30;
+
+export interface MmapShareOptions {
+  /**
+   * How values become bytes: 'v8' (default: structured clone, the closest thing to Perl's Storable), 'json',
+   * 'raw' (Uint8Array/Buffer and strings), or a serializer object such as `msgpack` from @shm/serializer-msgpack.
+   * A child must use the same one: builtin names travel with the share, serializer objects must be passed again.
+   */
+  serializer?: 'v8' | 'json' | 'raw' | Serializer;
+  /** How often a process waiting for the lock checks whether the holder died, in ms (default 10). */
+  pollMs?: number;
+}
+
+/** Extra shares to hand to a child along with the one the helper is called on ('default'). */
+export interface WithShares {
+  /** More shares for the child, by the name it passes to `MmapShare.inherited(name)`. */
+  shares?: Record<string, MmapShare>;
+}
+
+/** What `update()` tells its callback. */
+export interface UpdateInfo {
+  /** True when the previous holder of the lock died holding it: the value is the last one it committed. */
+  ownerDied: boolean;
+}
+
+interface Adopt {
+  store: Store;
+  handle: ShareHandle;
+  serializer: Serializer;
+}
+let adopting: Adopt | undefined;
+const inheritedShares = new Map<string, MmapShare>();
+let clusterBase: { produced: unknown[]; base: unknown[] } | undefined;
+
+/**
+ * IPC::Mmap::Share for Node: an anonymous shared-memory area (a sealed memfd on Linux) holding one value, which
+ * processes started from the creator (child_process, cluster, worker_threads) and their descendants can read and
+ * replace. Nothing names it in any namespace; the kernel frees it when the last process mapping it exits.
+ *
+ * Every `set` is atomic and crash-consistent (a writer killed mid-write leaves the previous value); `set` takes
+ * the exclusive lock, `get` the shared one, so a `lock()` ... `unlock()` section is seen by others as one step.
+ */
+export class MmapShare {
+  readonly #store: Store;
+  readonly #size: number;
+  readonly #fd: number;
+  readonly #serializer: Serializer;
+  readonly #sid: number;
+  readonly #info: FetchInfo = { serial: 0, serializerId: 0 };
+  #scratch = new Uint8Array(0);
+
+  /**
+   * Creates an anonymous area that holds values whose encoding takes up to `size` bytes.
+   * @throws RangeError for a size that is not an integer from 1 to 1 GiB; TypeError/RangeError for bad options;
+   *   ShmSystemError (ENOMEM, EMFILE...) if the system refuses the memory.
+   */
+  constructor(size: number, options: MmapShareOptions = {}) {
+    const a = adopting;
+    adopting = undefined;
+    if (a) {
+      this.#store = a.store;
+      this.#size = a.handle.size;
+      this.#fd = a.handle.fd;
+      this.#serializer = a.serializer;
+      this.#sid = a.handle.serializerId;
+      return;
+    }
+    if (typeof size !== 'number') throw expected('a size in bytes', 'size', size);
+    if (!Number.isInteger(size) || size < 1 || size > MAX_SIZE) {
+      throw expected(`an integer from 1 to ${MAX_SIZE} (bytes)`, 'size', size, RangeError);
+    }
+    const opts = checkOptions(options);
+    const serializer = getSerializer(opts.serializer ?? 'v8');
+    this.#store = Store.create({
+      inlineCapacity: size,
+      maxValueSize: size,
+      serializer,
+      ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+    });
+    this.#size = size;
+    this.#fd = this.#store.region.fd;
+    this.#serializer = serializer;
+    this.#sid = serializerId(serializer);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /**
+   * The share named `name` that this process was started with (by `fork`, `spawn`, `clusterFork`, `worker` of a
+   * share in an ancestor). Repeated calls return the same object until it is closed.
+   * @throws ShmError ERR_SHM_NOT_FOUND if no such share was handed over; ERR_SHM_SERIALIZER_MISMATCH if
+   *   `options.serializer` is not the one the share was created with; TypeError if the share uses a serializer
+   *   object and none was given.
+   */
+  static inherited(name = 'default', options: Omit<MmapShareOptions, never> = {}): MmapShare {
+    if (typeof name !== 'string') throw expected('a share name (string)', 'name', name);
+    const cached = inheritedShares.get(name);
+    if (cached && !cached.closed) return cached;
+    const handle = inheritedHandles().get(name);
+    if (!handle) {
+      const names = [...inheritedHandles().keys()];
+      throw new ShmError(
+        'ERR_SHM_NOT_FOUND',
+        `No share named '${name}' was handed to this ${isMainThread ? 'process' : 'thread'} ` +
+          (names.length
+            ? `(it received ${names.map((n) => `'${n}'`).join(', ')})`
+            : `(${ENV_VAR} is not set: start it with share.fork(), spawn(), clusterFork() or worker())`),
+        { target: name },
+      );
+    }
+    if (cached && isMainThread) {
+      throw new ShmError('ERR_SHM_CLOSED', `The inherited share '${name}' was closed; its fd is gone`, {
+        target: name,
+      });
+    }
+    // A worker thread shares its fd table with the thread that started it: that fd is not ours to close.
+    const share = MmapShare.#adopt(handle, options, !isMainThread);
+    inheritedShares.set(name, share);
+    return share;
+  }
+
+  /** Whether this process (or thread) was handed a share named `name`. */
+  static hasInherited(name = 'default'): boolean {
+    return inheritedHandles().has(name);
+  }
+
+  /**
+   * Maps a share from a handle made by `share.transferable()` in the same process (a worker thread's
+   * `workerData`). The fd stays the sender's: close() here unmaps but does not close it.
+   */
+  static fromWorkerData(handle: ShareHandle, options: MmapShareOptions = {}): MmapShare {
+    return MmapShare.#adopt(checkHandle(handle, 'handle'), options, true);
+  }
+
+  static #adopt(handle: ShareHandle, options: MmapShareOptions, keepFd: boolean): MmapShare {
+    const opts = checkOptions(options);
+    let serializer: Serializer;
+    if (opts.serializer !== undefined) {
+      serializer = getSerializer(opts.serializer);
+      const id = serializerId(serializer);
+      if (id !== handle.serializerId) {
+        throw new ShmError(
+          'ERR_SHM_SERIALIZER_MISMATCH',
+          `This share was created with serializer '${handle.serializer}', not '${serializer.name}'`,
+          { target: `fd ${handle.fd}` },
+        );
+      }
+    } else if (['v8', 'json', 'raw'].includes(handle.serializer)) {
+      serializer = getSerializer(handle.serializer);
+    } else {
+      throw expected(
+        `the serializer object '${handle.serializer}' this share was created with`,
+        'options.serializer',
+        undefined,
+      );
+    }
+    const store = Store.fromFd(handle.fd, {
+      keepFd,
+      maxValueSize: handle.size,
+      serializer,
+      ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+    });
+    adopting = { store, handle, serializer };
+    return new MmapShare(handle.size);
+  }
+
+  // ---------------------------------------------------------------- values
+
+  /** Bytes a value's encoding may take (the size given to the constructor). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The memfd (in this process's numbering); -1 after close(). Helpers pass it on; you rarely need it. */
+  get fd(): number {
+    return this.closed ? -1 : this.#fd;
+  }
+
+  /** The serializer values are stored with. */
+  get serializer(): Serializer {
+    return this.#serializer;
+  }
+
+  get closed(): boolean {
+    return this.#store.closed;
+  }
+
+  /**
+   * Stores `value`, replacing the previous one atomically (takes the exclusive lock, or nests inside yours).
+   * @throws TypeError for undefined or for more than one argument (store an array instead);
+   *   ShmError ERR_SHM_TOO_LARGE if the encoding is larger than `size` (the message gives both sizes);
+   *   ERR_SHM_UNSERIALIZABLE if the serializer cannot carry it. The previous value is kept on every error.
+   */
+  set(...args: [value: unknown]): void {
+    const bytes = this.#encode(args);
+    this.#store.store(bytes, this.#sid);
+  }
+
+  /** set() whose wait for the lock does not block the event loop. */
+  async setAsync(...args: [value: unknown]): Promise<void> {
+    const bytes = this.#encode(args);
+    await this.#store.storeAsync(bytes, this.#sid);
+  }
+
+  #encode(args: unknown[]): Uint8Array {
+    this.#checkOpen();
+    if (args.length > 1) {
+      throw new TypeError(
+        `Expected exactly one value for set() but received ${args.length} arguments (store an array or object instead)`,
+      );
+    }
+    const value = args[0];
+    if (value === undefined) {
+      throw expected('a value other than undefined (store null to clear it)', 'value', value);
+    }
+    const bytes = this.#serializer.encode(value);
+    if (bytes.byteLength > this.#size) {
+      throw new ShmError(
+        'ERR_SHM_TOO_LARGE',
+        `The value encodes to ${bytes.byteLength} bytes with serializer '${this.#serializer.name}', more than the ` +
+          `${this.#size} bytes this share holds (new MmapShare(${this.#size})); the previous value is kept`,
+        { target: this.#store.name },
+      );
+    }
+    return bytes;
+  }
+
+  /**
+   * The current value, decoded afresh on every call (mutating it changes nothing shared), or undefined if
+   * nothing was stored yet. Takes the shared lock: it waits while another process holds lock().
+   * @throws ShmError ERR_SHM_SERIALIZER_MISMATCH if the value was written with another serializer.
+   */
+  get<T = unknown>(): T | undefined {
+    this.#checkOpen();
+    const lock = this.#store.lock;
+    const status = lock.lockShared();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#read();
+    } finally {
+      if (status !== LockStatus.WouldBlock) lock.unlockShared();
+    }
+    return this.#decode<T>(bytes);
+  }
+
+  /** get() whose wait for the lock does not block the event loop. */
+  async getAsync<T = unknown>(): Promise<T | undefined> {
+    this.#checkOpen();
+    const lock = this.#store.lock;
+    await lock.lockSharedAsync();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#read();
+    } finally {
+      lock.unlockShared();
+    }
+    return this.#decode<T>(bytes);
+  }
+
+  /** Copies the current value into the scratch buffer (under the shared lock: no commit can interleave). */
+  #read(): Uint8Array {
+    const len = this.#store.length;
+    if (this.#scratch.byteLength < len)
+      this.#scratch = new Uint8Array(Math.max(len, this.#scratch.byteLength * 2));
+    return this.#store.fetch(this.#scratch, this.#info);
+  }
+
+  #decode<T>(bytes: Uint8Array): T | undefined {
+    const info = this.#info;
+    if (info.serial === 0) return undefined; // never written
+    if (info.serializerId !== this.#sid) {
+      throw serializerMismatchError(this.#sid, info.serializerId, { target: this.#store.name });
+    }
+    // Decoders copy what they keep (the Serializer contract), so the scratch buffer can be reused.
+    return this.#serializer.decode(bytes) as T;
+  }
+
+  // ---------------------------------------------------------------- locking
+
+  /**
+   * Takes the exclusive lock for a critical section spanning several calls (set/get inside it nest).
+   * Nested calls count; each needs its unlock(). Blocks the thread while another holds it: see lockAsync().
+   * @param timeoutMs give up after this long (default: wait forever) with ShmError ERR_SHM_LOCK_TIMEOUT.
+   * @returns LockStatus.Acquired, or LockStatus.OwnerDied when the previous holder died holding it (the value is
+   *   the last one it committed; any set() it had not finished never happened).
+   */
+  lock(timeoutMs?: number): LockStatus {
+    this.#checkOpen();
+    checkTimeout(timeoutMs);
+    const status = this.#store.lock.lock(timeoutMs);
+    if (status === LockStatus.WouldBlock) throw this.#store.lock.timeoutError('exclusive', timeoutMs!);
+    return status;
+  }
+
+  /** lock() without blocking the event loop. */
+  async lockAsync(timeoutMs?: number): Promise<LockStatus> {
+    this.#checkOpen();
+    checkTimeout(timeoutMs);
+    const status = await this.#store.lock.lockAsync(timeoutMs);
+    if (status === LockStatus.WouldBlock) throw this.#store.lock.timeoutError('exclusive', timeoutMs!);
+    return status;
+  }
+
+  /** Takes the lock if it is free: LockStatus.WouldBlock (0) if someone holds it. */
+  tryLock(): LockStatus {
+    this.#checkOpen();
+    return this.#store.lock.tryLock();
+  }
+
+  /** Releases one lock() (or lockAsync/tryLock). @throws ShmError ERR_SHM_WOULD_BLOCK if this handle does not hold it. */
+  unlock(): void {
+    this.#checkOpen();
+    this.#store.lock.unlock();
+  }
+
+  /** Whether this handle holds the exclusive lock. */
+  get locked(): boolean {
+    return !this.closed && this.#store.lock.holdsExclusive;
+  }
+
+  /**
+   * Read-modify-write under the exclusive lock: calls `fn` with the current value and stores what it returns
+   * (returning undefined keeps the value). Returns what `fn` returned.
+   */
+  update<T>(fn: (current: T | undefined, info: UpdateInfo) => T | undefined): T | undefined {
+    if (typeof fn !== 'function') throw expected('a function', 'fn', fn);
+    const status = this.lock();
+    try {
+      const next = fn(this.get<T>(), { ownerDied: status === LockStatus.OwnerDied });
+      if (next !== undefined) this.set(next);
+      return next;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** update() whose wait for the lock does not block the event loop (`fn` itself is synchronous). */
+  async updateAsync<T>(
+    fn: (current: T | undefined, info: UpdateInfo) => T | undefined,
+  ): Promise<T | undefined> {
+    if (typeof fn !== 'function') throw expected('a function', 'fn', fn);
+    const status = await this.lockAsync();
+    try {
+      const next = fn(this.get<T>(), { ownerDied: status === LockStatus.OwnerDied });
+      if (next !== undefined) this.set(next);
+      return next;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- handing it on
+
+  /**
+   * `child_process.fork()` with this share (and `options.shares`) attached: each rides in an extra stdio slot
+   * and the child's SHM_MMAP_SHARE variable says which. In the child: `MmapShare.inherited()`.
+   */
+  fork(
+    modulePath: string | URL,
+    args: readonly string[] = [],
+    options: ForkOptions & WithShares = {},
+  ): ChildProcess {
+    const { shares, ...rest } = options;
+    const map = this.#shareMap(shares);
+    const silent = rest.silent ? 'pipe' : 'inherit';
+    const base = stdioBase(rest.stdio, [silent, silent, silent, 'ipc'], true);
+    const { stdio, env } = attachToStdio(map, base);
+    return forkChild(modulePath, args as string[], {
+      ...rest,
+      stdio: stdio as ForkOptions['stdio'],
+      env: { ...(rest.env ?? process.env), [ENV_VAR]: env },
+    });
+  }
+
+  /** `child_process.spawn()` with this share attached (for a Node program; see fork() for how). */
+  spawn(
+    command: string,
+    args: readonly string[] = [],
+    options: SpawnOptions & WithShares = {},
+  ): ChildProcess {
+    const { shares, ...rest } = options;
+    const map = this.#shareMap(shares);
+    const base = stdioBase(rest.stdio, ['pipe', 'pipe', 'pipe'], false);
+    const { stdio, env } = attachToStdio(map, base);
+    return spawnChild(command, args, {
+      ...rest,
+      stdio: stdio as SpawnOptions['stdio'],
+      env: { ...(rest.env ?? process.env), [ENV_VAR]: env },
+    });
+  }
+
+  /**
+   * `cluster.setupPrimary(settings)` with this share attached to the stdio of workers forked from now on.
+   * Returns the environment to pass to `cluster.fork(env)` (clusterFork() does both).
+   */
+  setupPrimary(settings: ClusterSettings & WithShares = {}): Record<string, string> {
+    if (!cluster.isPrimary)
+      throw new ShmError('ERR_SHM_NOT_SUPPORTED', 'setupPrimary() is for the cluster primary');
+    const { shares, ...rest } = settings;
+    const map = this.#shareMap(shares);
+    // Our own earlier stdio (with fds appended) must not be extended again.
+    const current = rest.stdio ?? (cluster.settings.stdio as unknown[] | undefined);
+    const userStdio = clusterBase && current === clusterBase.produced ? clusterBase.base : current;
+    const silent = (rest.silent ?? cluster.settings.silent) ? 'pipe' : 'inherit';
+    const base = stdioBase(userStdio as ClusterSettings['stdio'], [silent, silent, silent, 'ipc'], true);
+    const { stdio, env } = attachToStdio(map, base);
+    clusterBase = { produced: stdio, base };
+    cluster.setupPrimary({ ...rest, stdio: stdio as ClusterSettings['stdio'] });
+    return { [ENV_VAR]: env };
+  }
+
+  /** `cluster.fork(env)` of a worker that receives this share (and `shares`) through `MmapShare.inherited()`. */
+  clusterFork(env: Record<string, string> = {}, shares?: Record<string, MmapShare>): ClusterWorker {
+    const shareEnv = this.setupPrimary(shares ? { shares } : {});
+    return cluster.fork({ ...env, ...shareEnv });
+  }
+
+  /**
+   * A worker thread that receives this share through `MmapShare.inherited()` (its `env` option carries the
+   * handle; the fd is the process's own). The creator must keep the share open while the worker may fork
+   * grandchildren from it.
+   */
+  worker(filename: string | URL, options: WorkerOptions & WithShares = {}): Worker {
+    const { shares, ...rest } = options;
+    if (rest.env === SHARE_ENV) {
+      throw expected('an env object (the share travels in it)', 'options.env', 'SHARE_ENV');
+    }
+    const env = envForThread(this.#shareMap(shares));
+    return new Worker(filename, {
+      ...rest,
+      env: { ...((rest.env as Record<string, string> | undefined) ?? process.env), [ENV_VAR]: env },
+    });
+  }
+
+  /**
+   * A plain-data handle for a worker thread of this process (pass it in `workerData`; the worker calls
+   * `MmapShare.fromWorkerData(handle)`). Useless in another process: use fork/spawn there.
+   */
+  transferable(): ShareHandle {
+    this.#checkOpen();
+    return this.#handle();
+  }
+
+  #handle(fd = this.#fd): ShareHandle {
+    return makeHandle(fd, this.#size, this.#serializer.name, this.#sid);
+  }
+
+  #shareMap(extra: Record<string, MmapShare> | undefined): ShareMap {
+    this.#checkOpen();
+    if (this.#fd < 0) {
+      throw new ShmError('ERR_SHM_NOT_SUPPORTED', 'This share has no fd to hand on (its creator closed it)', {
+        target: this.#store.name,
+      });
+    }
+    const map: ShareMap = { default: this.#entry() };
+    if (extra !== undefined) {
+      if (typeof extra !== 'object' || extra === null)
+        throw expected('an object of shares', 'options.shares', extra);
+      for (const [name, s] of Object.entries(extra)) {
+        if (!(s instanceof MmapShare)) throw expected('an MmapShare', `options.shares.${name}`, s);
+        if (name === 'default' && s !== this)
+          throw expected("a name other than 'default'", 'options.shares', name);
+        s.#checkOpen();
+        map[name] = s.#entry();
+      }
+    }
+    return map;
+  }
+
+  #entry(): ShareMap[string] {
+    return { fd: this.#fd, handle: (fd?: number) => this.#handle(fd) };
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Unmaps the area here (and closes this process's fd to it, unless a worker borrowed it). Other processes keep
+   * theirs; the memory is freed when the last one is gone. Idempotent.
+   */
+  close(): void {
+    this.#store.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#store.closed)
+      throw new ShmError('ERR_SHM_CLOSED', 'This MmapShare is closed', { target: 'MmapShare' });
+  }
+}
+
+function checkOptions(options: unknown): MmapShareOptions {
+  if (typeof options !== 'object' || options === null)
+    throw expected('an options object', 'options', options);
+  const o = options as MmapShareOptions;
+  if (
+    o.pollMs !== undefined &&
+    (typeof o.pollMs !== 'number' || !(o.pollMs > 0) || !Number.isFinite(o.pollMs))
+  ) {
+    throw expected('a positive number of milliseconds', 'options.pollMs', o.pollMs, RangeError);
+  }
+  return o;
+}
+
+function checkTimeout(ms: unknown): void {
+  if (ms === undefined || ms === Number.POSITIVE_INFINITY) return;
+  if (typeof ms !== 'number' || !(ms >= 0)) {
+    throw expected(
+      'a number of milliseconds (0 or more)',
+      'timeoutMs',
+      ms,
+      typeof ms === 'number' ? RangeError : TypeError,
+    );
+  }
+}
