@@ -158,7 +158,10 @@ export class Region {
       const st = fstat(o.fd);
       if (o.size !== undefined && o.size > st.size) throw sizeMismatch(`fd ${o.fd}`, o.size, st.size);
       const m = mapFd(o.fd, { readonly: !!o.readonly });
-      return new Region({ backend: 'memfd', id: `memfd:fd${o.fd}`, created: false, fd: o.keepFd ? -1 : o.fd }, m);
+      return new Region(
+        { backend: 'memfd', id: `memfd:fd${o.fd}`, created: false, fd: o.keepFd ? -1 : o.fd },
+        m,
+      );
     }
     if (!o.create) throw new TypeError('Expected an fd to open an anonymous (memfd) region');
     if (o.size === undefined)

@@ -130,7 +130,25 @@ export function list(): ListedEntry[] {
   return readEntries().map((e) => ({ ...e, exists: exists(e), ownerAlive: isAlive(e.ownerPid) }));
 }
 
+type Remover = (e: RegistryEntry) => boolean;
+const removers: Remover[] = [];
+
+/** Lets a format that spans several objects (the Store's chained segments) remove all of them. */
+export function addObjectRemover(r: Remover): void {
+  removers.push(r);
+}
+
 function removeObject(e: RegistryEntry): void {
+  for (const r of removers) {
+    try {
+      if (r(e)) {
+        forgetCreated(e.backend, e.id);
+        return;
+      }
+    } catch {
+      /* not that format: fall through to plain removal */
+    }
+  }
   const ignore = (f: () => void) => {
     try {
       f();

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { closedError, processId, ShmError, ShmSystemError } from '@shm/native';
 import { type Backend, Region, type RegionOptions } from './region.js';
+import { addObjectRemover } from './registry.js';
 import { LOCK_BYTES, LockStatus, RwLock } from './rw-lock.js';
 import type { Serializer } from './serializer.js';
 import { getSerializer } from './serializers/get-serializer.js';
@@ -696,6 +697,21 @@ export class Store {
   }
 }
 
+// Registry cleanup of a store removes its chained segments too.
+addObjectRemover((e) => {
+  if (e.backend === 'memfd') return false;
+  const where =
+    e.backend === 'sysv' ? { key: e.key ?? 0 } : e.backend === 'file' ? { path: e.id } : { name: e.id };
+  let store: Store;
+  try {
+    store = Store.open({ ...where, register: false, pollMs: 5 });
+  } catch {
+    return false;
+  }
+  store.destroy();
+  return true;
+});
+
 /** Checks that a mapped head is one of our stores, bounds included, waiting briefly for a creator to finish. */
 function validateHead(region: Region): void {
   const bad = (what: string) =>
@@ -731,6 +747,62 @@ function inlineFor(opts: StoreOptions): number {
 
 function nextPow2(n: number): number {
   return 2 ** Math.ceil(Math.log2(n));
+}
+
+/** What `shm inspect` shows: the head of a store parsed read-only (nothing is written, no lock is taken). */
+export function inspectStore(region: Region): {
+  format: string;
+  version: number;
+  inlineCapacity: number;
+  maxSegmentSize: number;
+  serial: number;
+  currentBank: number;
+  createdAt: string;
+  creatorPid: number;
+  banks: {
+    length: number;
+    serializerId: number;
+    segmentsUsed: number;
+    segments: { id: number; size: number }[];
+  }[];
+  lock: { exclusiveOwner: number; sharedHolders: number };
+} {
+  validateHead(region);
+  const dv = new DataView(region.buffer);
+  const pub = dv.getInt32(H_PUB, true);
+  const banks = [0, 1].map((bank) => {
+    const d = BANK0 + bank * BANK_BYTES;
+    const alloc = Math.min(dv.getUint32(d + D_ALLOC, true), MAX_SEGS);
+    return {
+      length: dv.getUint32(d + D_LEN_LO, true) + dv.getUint32(d + D_LEN_HI, true) * 2 ** 32,
+      serializerId: dv.getUint32(d + D_SERIALIZER, true),
+      segmentsUsed: dv.getUint32(d + D_NSEGS, true),
+      segments: Array.from({ length: alloc }, (_, j) => ({
+        id: dv.getUint32(d + D_SEGS + 8 * j, true),
+        size: dv.getUint32(d + D_SEGS + 8 * j + 4, true),
+      })),
+    };
+  });
+  let readers = 0;
+  for (let w = 0; w < 4; w++) {
+    let bits = dv.getUint32(LOCK_OFFSET + 32 + 4 * w, true);
+    while (bits) {
+      bits &= bits - 1;
+      readers++;
+    }
+  }
+  return {
+    format: '@shm store',
+    version: dv.getUint16(H_VERSION, true),
+    inlineCapacity: dv.getUint32(H_INLINE, true),
+    maxSegmentSize: dv.getUint32(H_MAX_SEG, true),
+    serial: pub >>> 1,
+    currentBank: pub & 1,
+    createdAt: new Date(dv.getFloat64(H_CREATED, true)).toISOString(),
+    creatorPid: dv.getUint32(H_CREATOR, true),
+    banks,
+    lock: { exclusiveOwner: dv.getInt32(LOCK_OFFSET, true), sharedHolders: readers },
+  };
 }
 
 /** Bytes of header before the inline banks (for sizing a memfd area). */

@@ -1,23 +1,24 @@
 // SysV primitives offered to the flavour packages (IPC::ShareLite speaks its own SysV protocol).
+
+export type { NativeMapping, SemStatResult, ShmStatResult } from '@shm/native';
 export {
-  shmget,
-  shmat,
-  shmStat,
-  shmRemove,
+  listSysv,
+  type SemOp,
+  type SysvEntry,
+  type SysvFlags,
+  semGetAll,
+  semGetVal,
   semget,
   semop,
   semopAsync,
   semopRaw,
-  semGetVal,
-  semSetVal,
-  semGetAll,
-  semStat,
   semRemove,
+  semSetVal,
+  semStat,
+  shmat,
+  shmget,
+  shmRemove,
+  shmStat,
   sysvConstants,
   sysvFlags,
-  listSysv,
-  type SemOp,
-  type SysvFlags,
-  type SysvEntry,
 } from '@shm/native';
-export type { NativeMapping, ShmStatResult, SemStatResult } from '@shm/native';

@@ -17,7 +17,8 @@ export function uniqueKey(): number {
 /** A name for POSIX shm or a registry tag: `shmtest-<pid>-<n>-<random>`. */
 export function uniqueName(prefix = 'shmtest'): string {
   counter += 1;
-  return `${prefix}-${process.pid}-${counter}-${randomInt(0, 1e9).toString(36)}`;
+  const run = process.env.SHM_TEST_RUN;
+  return `${prefix}-${run ? `${run}-` : ''}${process.pid}-${counter}-${randomInt(0, 1e9).toString(36)}`;
 }
 
 /** A path in the OS temp directory that does not exist yet. */

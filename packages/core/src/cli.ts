@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// shm: list, inspect and remove shared memory objects, like ipcs/ipcrm but aware of @shm's formats and registry.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { listSysv, ShmError, semGetAll } from '@shm/native';
+import { Region } from './region.js';
+import { cleanup, list, remove } from './registry.js';
+import { serializerName } from './serializers/known-serializers.js';
+import { inspectStore, Store } from './store.js';
+
+const usage = `Usage: shm <command>
+  ls [--all] [--json]        objects @shm created (registry); --all adds every SysV object and /dev/shm file
+  inspect <name|key|path>    parse an object read-only: an @shm store, an IPC::ShareLite share, or raw sizes
+  rm <name|key|path>         remove an object (an @shm store with all its chained segments)
+  clean [--all] [--dry-run]  remove objects whose creator died (--all: persistent ones too)`;
+
+const hex = (k: number) => `0x${(k >>> 0).toString(16).padStart(8, '0')}`;
+
+function target(arg: string): { name?: string; key?: number; path?: string } {
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(arg)) return { key: Number(arg) | 0 };
+  if (arg.includes('/') && !arg.startsWith('/')) return { path: arg };
+  if (arg.startsWith('/') && arg.indexOf('/', 1) !== -1) return { path: arg };
+  return { name: arg };
+}
+
+function ls(all: boolean, asJson: boolean) {
+  const rows = list();
+  if (asJson) {
+    const extra = all
+      ? { sysv: listSysv(), devShm: existsSync('/dev/shm') ? readdirSync('/dev/shm') : [] }
+      : {};
+    console.log(JSON.stringify({ registry: rows, ...extra }, null, 2));
+    return;
+  }
+  console.log('Registry (objects created through @shm):');
+  if (rows.length === 0) console.log('  (none)');
+  for (const r of rows) {
+    const state = !r.exists
+      ? 'gone'
+      : r.ownerAlive
+        ? 'owner alive'
+        : r.persistent
+          ? 'persistent'
+          : 'ORPHANED';
+    console.log(
+      `  ${r.backend.padEnd(6)} ${r.id.padEnd(40)} ${String(r.size).padStart(10)} B  pid ${r.ownerPid}  ${state}${r.tag ? `  [${r.tag}]` : ''}`,
+    );
+  }
+  if (!all) return;
+  console.log('\nSysV objects:');
+  for (const s of listSysv()) {
+    console.log(
+      `  ${s.kind}  key ${hex(s.key)}  id ${String(s.id).padStart(6)}  mode ${s.mode.toString(8).padStart(4, '0')}  ${s.kind === 'shm' ? `${s.size} B  nattch ${s.nattch}` : `${s.size} sems`}`,
+    );
+  }
+  console.log('\n/dev/shm:');
+  for (const f of existsSync('/dev/shm') ? readdirSync('/dev/shm') : []) {
+    console.log(`  /${f}  ${statSync(`/dev/shm/${f}`).size} B`);
+  }
+}
+
+function inspect(arg: string) {
+  const t = target(arg);
+  const region = Region.open({ ...t, readonly: true, register: false });
+  try {
+    try {
+      const info = inspectStore(region);
+      const named = info.banks.map((b) => ({
+        ...b,
+        serializer: b.serializerId ? (serializerName(b.serializerId) ?? hex(b.serializerId)) : 'raw bytes',
+      }));
+      console.log(
+        JSON.stringify(
+          { object: region.id, backend: region.backend, size: region.size, ...info, banks: named },
+          null,
+          2,
+        ),
+      );
+      return;
+    } catch (e) {
+      if (!(ShmError.isInstance(e) && e.code === 'ERR_SHM_BAD_FORMAT')) throw e;
+    }
+    const out: Record<string, unknown> = { object: region.id, backend: region.backend, size: region.size };
+    if (region.backend === 'sysv' && t.key !== undefined) {
+      // An IPC::ShareLite share: a 3-semaphore set under the same key and a 16-byte header.
+      const sem = listSysv().find((s) => s.kind === 'sem' && s.key === t.key);
+      const dv = new DataView(region.buffer);
+      if (sem && sem.size === 3) {
+        out.format = 'IPC::ShareLite share';
+        out.header = {
+          next_shmid: dv.getInt32(0, true),
+          length: dv.getInt32(4, true),
+          shm_state: dv.getUint32(8, true),
+          version: dv.getUint32(12, true),
+        };
+        out.semaphores = semGetAll(sem.id);
+      }
+    }
+    out.format ??= 'unknown (not an @shm store)';
+    console.log(JSON.stringify(out, null, 2));
+  } finally {
+    region.close();
+  }
+}
+
+function rm(arg: string) {
+  const t = target(arg);
+  try {
+    Store.open({ ...t, register: false }).destroy();
+    console.log(`removed store ${arg} and its segments`);
+    return;
+  } catch (e) {
+    if (!(ShmError.isInstance(e) && e.code === 'ERR_SHM_BAD_FORMAT')) {
+      if (!remove(t.key ?? arg)) throw e;
+      console.log(`removed ${arg} (registry)`);
+      return;
+    }
+  }
+  Region.remove(t);
+  remove(t.key ?? arg);
+  console.log(`removed ${arg}`);
+}
+
+export function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  const flags = new Set(rest.filter((a) => a.startsWith('--')));
+  const args = rest.filter((a) => !a.startsWith('--'));
+  try {
+    switch (cmd) {
+      case 'ls':
+        ls(flags.has('--all'), flags.has('--json'));
+        return 0;
+      case 'inspect':
+        if (!args[0]) break;
+        inspect(args[0]);
+        return 0;
+      case 'rm':
+        if (!args[0]) break;
+        rm(args[0]);
+        return 0;
+      case 'clean': {
+        const removed = cleanup({ all: flags.has('--all'), dryRun: flags.has('--dry-run') });
+        for (const r of removed)
+          console.log(
+            `${flags.has('--dry-run') ? 'would remove' : 'removed'} ${r.backend} ${r.id} (creator pid ${r.ownerPid} is gone)`,
+          );
+        if (removed.length === 0) console.log('nothing to clean');
+        return 0;
+      }
+    }
+  } catch (e) {
+    console.error(`shm ${cmd}: ${(e as Error).message}`);
+    return 1;
+  }
+  console.error(usage);
+  return 2;
+}
+
+if (process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1])) process.exitCode = main(process.argv.slice(2));
