@@ -1,13 +1,14 @@
 import { loadBinding } from './binding.js';
 import type { NativeMapping, WaitBinding, WaitResult } from './binding-types.js';
-import { ShmError } from './errors.js';
+import { expected as expectedValue, ShmError } from './errors.js';
 
 let waitBinding: WaitBinding | undefined;
 
 function wait(): WaitBinding {
   if (waitBinding) return waitBinding;
   const b = loadBinding();
-  if (!b.futexWait) throw new ShmError('ERR_SHM_NOT_SUPPORTED', `futex waits are not available on ${process.platform}`);
+  if (!b.futexWait)
+    throw new ShmError('ERR_SHM_NOT_SUPPORTED', `futex waits are not available on ${process.platform}`);
   waitBinding = b as unknown as WaitBinding;
   return waitBinding;
 }
@@ -20,9 +21,20 @@ export function hasWordWait(): boolean {
 // These sit on lock slow paths: the offset is checked (aligned, in bounds) in C++ as well, so no JS-side
 // validation beyond types is repeated here.
 
-/** Sleeps while the 32-bit word at `offset` equals `expected`, up to timeoutMs (< 0: forever). */
+/** Longer than this is forever: the C++ side turns milliseconds into int64 nanoseconds, which overflow at ~292 years. */
+const MAX_WAIT_MS = 1e12;
+
+/** < 0, Infinity or more than MAX_WAIT_MS: -1 (forever). NaN would otherwise wait forever silently. */
+function waitTimeout(v: number): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) {
+    throw expectedValue('a number of milliseconds (< 0 or Infinity: forever)', 'timeoutMs', v);
+  }
+  return v < 0 || v > MAX_WAIT_MS ? -1 : v;
+}
+
+/** Sleeps while the 32-bit word at `offset` equals `expected`, up to timeoutMs (< 0 or Infinity: forever). */
 export function futexWait(m: NativeMapping, offset: number, expected: number, timeoutMs: number): WaitResult {
-  return wait().futexWait(m, offset, expected | 0, timeoutMs);
+  return wait().futexWait(m, offset, expected | 0, waitTimeout(timeoutMs));
 }
 
 /** Wakes up to `count` waiters (<= 0: all) on the word at `offset`; returns how many woke. */
@@ -31,6 +43,11 @@ export function futexWake(m: NativeMapping, offset: number, count = 0): number {
 }
 
 /** futexWait on a pool thread. */
-export function futexWaitAsync(m: NativeMapping, offset: number, expected: number, timeoutMs: number): Promise<WaitResult> {
-  return wait().futexWaitAsync(m, offset, expected | 0, timeoutMs);
+export function futexWaitAsync(
+  m: NativeMapping,
+  offset: number,
+  expected: number,
+  timeoutMs: number,
+): Promise<WaitResult> {
+  return wait().futexWaitAsync(m, offset, expected | 0, waitTimeout(timeoutMs));
 }
