@@ -112,3 +112,22 @@ describe('futex wait and wake', () => {
     expect(await Promise.all([a, b])).toEqual([WaitResult.Woken, WaitResult.Woken]);
   });
 });
+
+describe('futex wait timeouts', () => {
+  it('refuse NaN instead of waiting forever', async () => {
+    const { m } = region();
+    expect(() => futexWait(m, 0, 0, Number.NaN)).toThrow(TypeError);
+    expect(() => futexWait(m, 0, 0, '10' as unknown as number)).toThrow(TypeError);
+    expect(() => futexWaitAsync(m, 0, 0, Number.NaN)).toThrow(TypeError);
+  });
+
+  it('treat Infinity and absurdly long timeouts as forever rather than as an EINVAL', async () => {
+    const { m, words } = region();
+    Atomics.store(words, 0, 1);
+    // The word differs, so "forever" returns at once: the point is that the timeout is accepted.
+    for (const t of [Number.POSITIVE_INFINITY, 1e13, 1e300, -1]) {
+      expect(futexWait(m, 0, 0, t)).toBe(WaitResult.NotEqual);
+      expect(await futexWaitAsync(m, 0, 0, t)).toBe(WaitResult.NotEqual);
+    }
+  });
+});
