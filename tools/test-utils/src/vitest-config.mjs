@@ -19,6 +19,9 @@ export function shmVitestConfig(overrides = {}) {
       hookTimeout: 30_000,
       globalSetup: [globalSetup],
       fileParallelism: false,
+      // The JSON results let tools/scripts/run-tests.mjs print one closing line for the whole repository.
+      reporters: ['default', 'json'],
+      outputFile: { json: '.tmp/vitest-results.json' },
     },
   });
 }
