@@ -9,7 +9,8 @@ export function checkInt(v: unknown, name: string, min = -(2 ** 31), max = 2 ** 
 
 /** A size in bytes: a positive safe integer. */
 export function checkSize(v: unknown, name = 'size'): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw expected('a positive integer (bytes)', name, v);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw expected('a positive integer (bytes)', name, v);
   if (v <= 0) throw expected('a positive integer (bytes)', name, v, RangeError);
   return v;
 }
@@ -42,12 +43,18 @@ export function checkShmName(v: unknown, name = 'name'): string {
 }
 
 export function checkString(v: unknown, name: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.includes('\0')) throw expected('a non-empty string', name, v);
+  if (typeof v !== 'string' || v.length === 0 || v.includes('\0'))
+    throw expected('a non-empty string', name, v);
   return v;
 }
 
+/**
+ * Milliseconds to wait, or -1 for forever (undefined, Infinity, or more than 1e12 ms = 31 years: the C++ side turns
+ * milliseconds into int64 nanoseconds, which would overflow).
+ */
 export function checkTimeout(v: unknown, name = 'timeoutMs'): number {
   if (v === undefined || v === Number.POSITIVE_INFINITY) return -1;
-  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw expected('a number of milliseconds >= 0', name, v);
-  return v;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0)
+    throw expected('a number of milliseconds >= 0', name, v);
+  return v > 1e12 ? -1 : v;
 }
