@@ -1,6 +1,7 @@
 import { spawnPeer, uniqueKey } from '@shm/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  checkTimeout,
   semGetAll,
   semGetVal,
   semget,
@@ -103,5 +104,22 @@ describe('SysV semaphores', () => {
     expect(semop(id, [[0, -1, SEM_UNDO]], 5_000)).toBe(true);
     expect(semGetVal(id, 0)).toBe(0);
     expect(semop(id, [[0, 1, SEM_UNDO]])).toBe(true);
+  });
+});
+
+describe('semop timeouts', () => {
+  it('accept undefined, Infinity and absurdly long values as forever, and refuse NaN or negatives', () => {
+    const { SEM_UNDO } = sysvConstants();
+    expect([undefined, Number.POSITIVE_INFINITY, 1e13, 1e300].map((t) => checkTimeout(t))).toEqual([
+      -1, -1, -1, -1,
+    ]);
+    expect(checkTimeout(0)).toBe(0);
+    const id = newSet(1);
+    semSetVal(id, 0, 1);
+    expect(semop(id, [[0, -1, SEM_UNDO]], 1e13)).toBe(true);
+    expect(semop(id, [[0, 1, SEM_UNDO]], Number.POSITIVE_INFINITY)).toBe(true);
+    expect(() => semop(id, [[0, -1, SEM_UNDO]], Number.NaN)).toThrow(TypeError);
+    expect(() => semop(id, [[0, -1, SEM_UNDO]], -1)).toThrow(TypeError);
+    expect(semGetVal(id, 0)).toBe(1);
   });
 });
