@@ -331,3 +331,10 @@ describe('a memfd larger than memory', () => {
     expectSystemError(() => memfdCreate(name, totalmem() + 2 ** 40), 'ENOMEM');
   });
 });
+
+describe('mapping offsets', () => {
+  it('that are not page-aligned are EINVAL from mmap', () => {
+    const { fd } = memfdMapping(8192);
+    expectSystemError(() => mapFd(fd, { offset: 100, size: 4096 }), 'EINVAL', 'mmap');
+  });
+});
