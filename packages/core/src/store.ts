@@ -31,6 +31,7 @@ const D_LEN_HI = 4;
 const D_SERIALIZER = 8; // u32 serializer id, 0 for raw bytes
 const D_NSEGS = 12; // u32 segments the value uses (0: inline)
 const D_ALLOC = 16; // u32 segment entries allocated (>= nsegs); the rest are kept for reuse
+const D_SEQ = 20; // i32 odd while a writer is rewriting this bank: a reader that saw it change copies again
 const D_SEGS = 32; // MAX_SEGS x { u32 gen (shmid for SysV), u32 size }
 const MAX_SEGS = 28;
 
@@ -50,6 +51,12 @@ const SERIAL_MASK = 0x3fffffff;
 /** Readers retry an optimistic copy this many times before taking the shared lock to read. */
 const OPTIMISTIC_TRIES = 64;
 // Plain loads may pass an acquire load on weakly ordered CPUs: there the copy is fenced by an RMW.
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  throw new ShmError(
+    'ERR_SHM_NOT_SUPPORTED',
+    '@shm/core needs a little-endian CPU (its formats are little-endian)',
+  );
+}
 const needsFence = process.arch !== 'x64' && process.arch !== 'ia32';
 const fenceWord = new Int32Array(1);
 
@@ -92,6 +99,7 @@ export class Store {
   readonly #opts: StoreOptions;
   readonly #dv: DataView;
   readonly #i32: Int32Array;
+  readonly #u32: Uint32Array; // header fields: the formats are little-endian, and so is every supported CPU
   readonly #bytes: Uint8Array;
   readonly #inline: number;
   readonly #maxSeg: number;
@@ -114,6 +122,7 @@ export class Store {
     this.name = region.id;
     this.#bytes = region.bytes;
     this.#i32 = region.i32;
+    this.#u32 = new Uint32Array(region.buffer, 0, DATA_OFFSET / 4);
     this.#dv = new DataView(region.buffer);
     const dv = this.#dv;
     this.#inline = dv.getUint32(H_INLINE, true);
@@ -217,8 +226,8 @@ export class Store {
    * Blocks while another process writes; see storeAsync.
    */
   store(bytes: Uint8Array, serializer = 0): number {
-    this.#check();
-    this.#checkSize(bytes.byteLength);
+    if (this.#closed) this.#check();
+    if (bytes.byteLength > this.#maxValue) this.#checkSize(bytes.byteLength);
     this.lock.lock();
     try {
       return this.#commit(bytes, serializer);
@@ -268,24 +277,28 @@ export class Store {
 
   #commit(bytes: Uint8Array, serializer: number): number {
     const i32 = this.#i32;
-    const p = Atomics.load(i32, H_PUB / 4);
+    const u32 = this.#u32;
+    const p = Atomics.load(i32, H_PUB >> 2);
     const next = (p & 1) ^ 1;
     const d = BANK0 + next * BANK_BYTES;
-    const dv = this.#dv;
+    const w = d >> 2;
     const len = bytes.byteLength;
+    const seq = Atomics.load(i32, w + (D_SEQ >> 2));
+    Atomics.store(i32, w + (D_SEQ >> 2), (seq | 1) + 2); // odd: readers of this bank (from two commits ago) retry
     let nsegs = 0;
     if (len <= this.#inline) {
       this.#bytes.set(bytes, DATA_OFFSET + next * this.#inline);
-      this.#trimSegments(d, 0);
+      if (u32[w + (D_ALLOC >> 2)] !== 0) this.#trimSegments(d, 0);
     } else {
       nsegs = this.#writeChain(d, bytes);
     }
-    dv.setUint32(d + D_LEN_LO, len >>> 0, true);
-    dv.setUint32(d + D_LEN_HI, Math.floor(len / 2 ** 32), true);
-    dv.setUint32(d + D_SERIALIZER, serializer >>> 0, true);
-    dv.setUint32(d + D_NSEGS, nsegs, true);
+    u32[w + (D_LEN_LO >> 2)] = len >>> 0;
+    u32[w + (D_LEN_HI >> 2)] = len > 0xffffffff ? Math.floor(len / 2 ** 32) : 0;
+    u32[w + (D_SERIALIZER >> 2)] = serializer >>> 0;
+    u32[w + (D_NSEGS >> 2)] = nsegs;
+    Atomics.store(i32, w + (D_SEQ >> 2), (seq | 1) + 3); // even again: the bank is whole
     const serial = ((p >>> 1) + 1) & SERIAL_MASK || 1; // 0 means "never written"
-    Atomics.store(i32, H_PUB / 4, (serial << 1) | next);
+    Atomics.store(i32, H_PUB >> 2, (serial << 1) | next);
     return serial;
   }
 
@@ -447,7 +460,7 @@ export class Store {
    * serializer id of the value read.
    */
   fetch(into?: Uint8Array, info?: FetchInfo): Uint8Array {
-    this.#check();
+    if (this.#closed) this.#check();
     for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt++) {
       const r = this.#tryRead(into, info);
       if (r !== undefined) return r;
@@ -465,30 +478,37 @@ export class Store {
     }
   }
 
-  /** One optimistic read; undefined if a commit overtook it. */
+  /**
+   * One optimistic read of the current bank; undefined if a writer rewrote that bank meanwhile. A commit
+   * writes the other bank, so a reader only retries when two commits land during its copy.
+   */
   #tryRead(into: Uint8Array | undefined, info: FetchInfo | undefined): Uint8Array | undefined {
     const i32 = this.#i32;
-    const p = Atomics.load(i32, H_PUB / 4);
+    const u32 = this.#u32;
+    const p = Atomics.load(i32, H_PUB >> 2);
     const bank = p & 1;
     const d = BANK0 + bank * BANK_BYTES;
+    const w = d >> 2;
+    const seqIndex = w + (D_SEQ >> 2);
+    const seq = Atomics.load(i32, seqIndex);
+    if ((seq & 1) !== 0) return undefined;
     const dv = this.#dv;
-    const len = this.#descLength(bank);
-    const nsegs = dv.getUint32(d + D_NSEGS, true);
-    const sid = dv.getUint32(d + D_SERIALIZER, true);
-    const moved = () => Atomics.load(i32, H_PUB / 4) !== p;
+    const len = u32[w + (D_LEN_LO >> 2)]! + u32[w + (D_LEN_HI >> 2)]! * 2 ** 32;
+    const nsegs = u32[w + (D_NSEGS >> 2)]!;
+    const sid = u32[w + (D_SERIALIZER >> 2)]!;
     if (
       len > this.capacity ||
       nsegs > MAX_SEGS ||
       (nsegs === 0 && len > this.#inline) ||
       (nsegs > 0 && len <= this.#inline)
     ) {
-      if (moved()) return undefined;
+      if (Atomics.load(i32, seqIndex) !== seq) return undefined;
       throw this.#formatError(`bank ${bank} describes ${len} bytes in ${nsegs} segments`);
     }
     let out: Uint8Array;
     if (into) {
       if (into.byteLength < len) {
-        if (moved()) return undefined;
+        if (Atomics.load(i32, seqIndex) !== seq) return undefined;
         throw new ShmError(
           'ERR_SHM_TOO_LARGE',
           `${this.name}: the value has ${len} bytes but the buffer given to fetch() holds ${into.byteLength}`,
@@ -501,7 +521,13 @@ export class Store {
     }
     if (nsegs === 0) {
       const start = DATA_OFFSET + bank * this.#inline;
-      out.set(this.#bytes.subarray(start, start + len));
+      const src = this.#bytes;
+      if (len <= 64) {
+        // Small values: a loop beats creating a subarray view for set().
+        for (let i = 0; i < len; i++) out[i] = src[start + i]!;
+      } else {
+        out.set(src.subarray(start, start + len));
+      }
     } else {
       let off = 0;
       for (let j = 0; j < nsegs && off < len; j++) {
@@ -509,7 +535,7 @@ export class Store {
         const size = dv.getUint32(d + D_SEGS + 8 * j + 4, true);
         const seg = this.#segment(gen, size, false);
         if (!seg) {
-          if (moved()) return undefined;
+          if (Atomics.load(i32, seqIndex) !== seq) return undefined;
           throw this.#formatError(`chained segment ${j} (id ${gen}) is missing or is not part of this store`);
         }
         const n = Math.min(size - C_DATA, len - off);
@@ -517,12 +543,12 @@ export class Store {
         off += n;
       }
       if (off < len) {
-        if (moved()) return undefined;
+        if (Atomics.load(i32, seqIndex) !== seq) return undefined;
         throw this.#formatError(`the chain holds ${off} of the ${len} bytes it should`);
       }
     }
     if (needsFence) Atomics.exchange(fenceWord, 0, 0);
-    if (moved()) return undefined;
+    if (Atomics.load(i32, seqIndex) !== seq) return undefined;
     if (info) {
       info.serial = p >>> 1;
       info.serializerId = sid;
