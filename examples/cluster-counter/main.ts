@@ -6,7 +6,6 @@
 import cluster from 'node:cluster';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { MmapShare } from '@shm/mmap-share';
 
 interface Hits {
