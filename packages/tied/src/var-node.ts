@@ -1,0 +1,747 @@
+import { randomBytes } from 'node:crypto';
+import { isAlive, LockStatus, ShmError, Store, type StoreOptions, serializerId } from '@shm/core';
+import {
+  type Envelope,
+  emptyOf,
+  isRef,
+  type Kind,
+  kindName,
+  makeRef,
+  REF_KEY,
+  type Ref,
+  refCounts,
+} from './envelope.js';
+import { anonymousId, isAnonymousId, type Space, storeAddress } from './tie-options.js';
+
+/** Builds the user-facing object (Proxy or tied ScalarRef) of a node; set by tie.ts to avoid an import cycle. */
+let wrap: (node: VarNode) => object = () => {
+  throw new Error('@shm/tied: proxy factory not installed');
+};
+export function setWrapper(f: (node: VarNode) => object): void {
+  wrap = f;
+}
+
+/** Every variable this process has open, by id: one node (one Store, one lock handle) per variable per thread. */
+const nodes = new Map<string, VarNode>();
+/** Proxy / tied ScalarRef -> its node. */
+const owners = new WeakMap<object, VarNode>();
+
+export function nodeOf(x: unknown): VarNode | undefined {
+  return typeof x === 'object' && x !== null ? owners.get(x) : undefined;
+}
+
+export function openNodes(): IterableIterator<VarNode> {
+  return nodes.values();
+}
+
+function notFound(label: string, why: string): ShmError {
+  return new ShmError('ERR_SHM_NOT_FOUND', `Tied variable ${label} ${why}`, { target: label });
+}
+
+function isCode(e: unknown, ...codes: string[]): boolean {
+  return ShmError.isInstance(e) && codes.includes(e.code);
+}
+
+/**
+ * One tied variable open in this process: its Store, the decoded envelope cached by serial, its user-facing object,
+ * and the lock state the Tied control object exposes.
+ */
+export class VarNode {
+  readonly id: string;
+  readonly kind: Kind;
+  readonly space: Space;
+  /** Display name for errors and debug(). */
+  readonly label: string;
+  readonly name: string | undefined;
+  #store: Store | undefined;
+  #sid: number;
+  #serial = -1;
+  #env: Envelope | undefined;
+  #object: object | undefined;
+  /** tie() calls in this process not yet untied (0 for a node only reached through a parent). */
+  ties = 0;
+  /** Set by tie({destroy: true}): remove at untie or exit. */
+  destroyOnUntie = false;
+  /** This process is a holder of this anonymous root variable. */
+  holder = false;
+  /** The lock taken through Tied: 0 none, 1 read, 2 write. */
+  userLock: 0 | 1 | 2 = 0;
+  /** The last lock acquire (of any kind) took the lock over from a process that died holding it. */
+  ownerDied = false;
+  #removed = false;
+  /** untie()d as a top-level variable: using it again is an error (nested nodes reopen on use instead). */
+  #untied = false;
+  readonly stats = { decodes: 0, cacheHits: 0, commits: 0 };
+
+  private constructor(id: string, kind: Kind, space: Space, store: Store, name: string | undefined) {
+    this.id = id;
+    this.kind = kind;
+    this.space = space;
+    this.#store = store;
+    this.#sid = serializerId(space.serializer);
+    this.name = name;
+    this.label = name !== undefined ? `'${name}'` : id.startsWith('k:') ? `key ${id.slice(2)}` : id.slice(2);
+  }
+
+  // ------------------------------------------------------------------ opening and creating
+
+  static #storeOptions(id: string, space: Space, extra: Partial<StoreOptions> = {}): StoreOptions {
+    return { ...storeAddress(id), serializer: space.serializer, mode: space.mode, ...extra };
+  }
+
+  /** The open node of `id`, opening the store if this process has not yet; undefined if it no longer exists. */
+  static open(id: string, space: Space, expect?: Kind, name?: string): VarNode | undefined {
+    const cached = nodes.get(id);
+    if (cached && !cached.#removed) return cached;
+    let store: Store;
+    try {
+      store = Store.open(VarNode.#storeOptions(id, space));
+    } catch (e) {
+      if (isCode(e, 'ENOENT', 'EIDRM', 'EINVAL')) return undefined;
+      throw e;
+    }
+    return VarNode.#adopt(id, space, store, expect, name);
+  }
+
+  static #adopt(id: string, space: Space, store: Store, expect: Kind | undefined, name?: string): VarNode {
+    try {
+      const env = store.getValue<Envelope>();
+      let kind = expect;
+      if (env !== undefined) {
+        checkEnvelope(env, id);
+        if (env.gone) throw notFound(name ?? id, 'was removed');
+        kind = env.t;
+      }
+      if (kind === undefined) throw notFound(name ?? id, 'is being created (no value yet)');
+      const node = new VarNode(id, kind, space, store, name);
+      node.#object = wrap(node);
+      owners.set(node.#object, node);
+      nodes.set(id, node);
+      return node;
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Creates or opens a top-level variable. `init` (already converted by a Prep) is committed only if this call
+   * creates the variable. Returns the node and whether the initial value was used.
+   */
+  static tieRoot(
+    id: string,
+    kind: Kind,
+    space: Space,
+    o: { name?: string | undefined; create: boolean; exclusive: boolean; size?: number | undefined },
+    init: unknown,
+  ): { node: VarNode; used: boolean } {
+    const existing = nodes.get(id);
+    if (existing && !existing.#removed && !o.exclusive) {
+      existing.#expectKind(kind);
+      return { node: existing, used: false };
+    }
+    const opts = VarNode.#storeOptions(id, space, {
+      inlineCapacity: o.size,
+      persistent: true,
+      tag: space.tag,
+      register: o.name !== undefined || id.startsWith('k:'),
+    });
+    let store: Store | undefined;
+    if (!o.exclusive) {
+      try {
+        store = Store.open(opts);
+      } catch (e) {
+        if (!isCode(e, 'ENOENT') || !o.create) throw e;
+      }
+    }
+    if (!store) {
+      try {
+        store = Store.create({ ...opts, exclusive: true });
+      } catch (e) {
+        if (!isCode(e, 'EEXIST') || o.exclusive) throw e;
+        store = Store.open(opts);
+      }
+    }
+    let used = false;
+    const env: Envelope = { t: kind, l: 0, h: [], v: init };
+    try {
+      store.update<Envelope>((cur) => {
+        if (cur !== undefined) return undefined;
+        used = true;
+        return env;
+      });
+    } catch (e) {
+      if (store.region.created) store.destroy();
+      else store.close();
+      throw e;
+    }
+    const node = VarNode.#adopt(id, space, store, kind, o.name);
+    node.#expectKind(kind);
+    return { node, used };
+  }
+
+  /** Creates an anonymous variable holding `v` (already in stored form), referenced `links` times. */
+  static createAnonymous(
+    kind: Kind,
+    space: Space,
+    v: unknown,
+    links: number,
+    holder: boolean,
+    size?: number,
+  ): VarNode {
+    for (let attempt = 0; ; attempt++) {
+      const id = anonymousId(space, randomBytes(8).toString('hex'));
+      let store: Store;
+      try {
+        store = Store.create({
+          ...VarNode.#storeOptions(id, space),
+          inlineCapacity: size ?? space.childSize,
+          exclusive: true,
+          register: false,
+        });
+      } catch (e) {
+        if (isCode(e, 'EEXIST') && attempt < 5) continue;
+        throw e;
+      }
+      try {
+        store.setValue({ t: kind, l: links, h: holder ? [process.pid] : [], v } satisfies Envelope);
+      } catch (e) {
+        store.destroy();
+        throw e;
+      }
+      const node = VarNode.#adopt(id, space, store, kind);
+      node.holder = holder;
+      return node;
+    }
+  }
+
+  #expectKind(kind: Kind) {
+    if (this.kind !== kind) {
+      throw new TypeError(
+        `Expected ${kindName(kind)} for tie() of ${this.label} but received a variable holding ${kindName(this.kind)}`,
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /** The user-facing object (Proxy or tied ScalarRef). */
+  get object(): object {
+    return this.#object!;
+  }
+
+  get store(): Store {
+    const s = this.#store;
+    if (s !== undefined && !s.closed) return s;
+    return this.#reopen();
+  }
+
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /** A nested node closed by untie() of its parent is reopened on its next use; a removed one is not. */
+  #reopen(): Store {
+    if (this.#removed) throw notFound(this.label, 'was removed; tie it again to create a new one');
+    if (!this.#untied) {
+      const s = Store.open(VarNode.#storeOptions(this.id, this.space));
+      this.#store = s;
+      this.#serial = -1;
+      nodes.set(this.id, this);
+      return s;
+    }
+    throw new ShmError('ERR_SHM_CLOSED', `Tied variable ${this.label} was untied in this process`, {
+      target: this.label,
+    });
+  }
+
+  /** The current envelope: one atomic load when nothing changed since the last read. */
+  env(): Envelope {
+    const st = this.#store;
+    const s = st !== undefined && !st.closed ? st.serial : this.store.serial;
+    if (s === this.#serial) {
+      this.stats.cacheHits++;
+      return this.#env!;
+    }
+    return this.#load();
+  }
+
+  #load(): Envelope {
+    const st = this.store;
+    const s = st.serial;
+    const before = st.stats.decodes;
+    let env = st.getValue<Envelope>();
+    if (st.stats.decodes !== before) this.stats.decodes++;
+    if (env === undefined) env = { t: this.kind, l: 0, h: [], v: emptyOf(this.kind) };
+    checkEnvelope(env, this.label);
+    if (env.gone) {
+      this.#markRemoved();
+      throw notFound(this.label, 'was removed by another process');
+    }
+    // A commit between reading `s` and the copy only makes the next check miss once: never a stale value.
+    this.#env = env;
+    this.#serial = s;
+    return env;
+  }
+
+  /** The contents (stored form: nested values are Refs). Treat as read-only. */
+  data(): unknown {
+    return this.env().v;
+  }
+
+  /** A stored value as the user sees it: a Ref becomes the nested variable's Proxy. */
+  visible(x: unknown): unknown {
+    if (typeof x === 'object' && x !== null && isRef(x)) {
+      return VarNode.open(x[REF_KEY], this.space)?.object;
+    }
+    return x;
+  }
+
+  /** A deep plain copy of the contents (nested variables included). */
+  snapshot(seen = new Map<string, unknown>()): unknown {
+    const v = this.data();
+    const conv = (x: unknown): unknown => {
+      if (!(typeof x === 'object' && x !== null && isRef(x))) return x;
+      const id = x[REF_KEY];
+      if (seen.has(id)) return seen.get(id);
+      const child = VarNode.open(id, this.space);
+      if (!child) return undefined;
+      seen.set(id, undefined);
+      const s = child.snapshot(seen);
+      seen.set(id, s);
+      return s;
+    };
+    if (this.kind === 'scalar') return conv(v);
+    if (this.kind === 'array') return (v as unknown[]).map(conv);
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v as object)) {
+      Object.defineProperty(out, k, {
+        value: conv((v as Record<string, unknown>)[k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  /** Takes the exclusive lock, with a clear error when this process holds the read lock. */
+  #lock(): void {
+    const st = this.store;
+    if (st.lock.holdsShared && !st.lock.holdsExclusive) {
+      throw new ShmError(
+        'ERR_SHM_WOULD_BLOCK',
+        `Cannot write tied variable ${this.label} while this process holds its read lock (unlock() first, or take writeLock())`,
+        { target: this.label },
+      );
+    }
+    if (st.lock.lock() === LockStatus.OwnerDied) this.ownerDied = true;
+  }
+
+  /**
+   * The atomic read-modify-write behind every assignment: under the exclusive lock, reads the current contents,
+   * lets `apply` build the next contents (a copy), encodes and commits them. `prep` holds the values converted
+   * before the lock (new nested segments, provisional reference counts): on failure they are undone and the
+   * variable keeps its value; on success the reference counts are settled after the lock is released.
+   */
+  write<R>(prep: Prep, apply: (cur: unknown) => { v: unknown; r: R }): R {
+    let committed = false;
+    let before: Map<string, number> | undefined;
+    let after: Map<string, number> | undefined;
+    try {
+      this.#lock();
+      try {
+        const env = this.#fresh();
+        const { v, r } = apply(env.v);
+        const next: Envelope = { t: env.t, l: env.l, h: env.h, v };
+        const bytes = this.space.serializer.encode(next);
+        const serial = this.store.storeLocked(bytes, this.#sid);
+        committed = true;
+        this.stats.commits++;
+        if (prep.exact) {
+          // Our own value is the decoded value: no decode on the next read.
+          this.#env = next;
+          this.#serial = serial;
+        }
+        before = refCounts(env.t, env.v);
+        after = refCounts(env.t, v);
+        return r;
+      } finally {
+        this.store.lock.unlock();
+      }
+    } finally {
+      if (committed) prep.settle(before!, after!);
+      else prep.undo();
+    }
+  }
+
+  /** The envelope read under our lock (always current). */
+  #fresh(): Envelope {
+    const env = this.env();
+    if (env.t !== this.kind) throw notFound(this.label, `changed kind to ${kindName(env.t)}`);
+    return env;
+  }
+
+  /**
+   * Adds `delta` to the reference count (and/or drops this process from the holders). When an anonymous variable
+   * is left with no references and no live holder it is removed; returns the references it held (to release).
+   */
+  changeLinks(delta: number, dropHolder = false): Map<string, number> | undefined {
+    let doomed: Map<string, number> | undefined;
+    this.#lock();
+    try {
+      const env = this.#fresh();
+      const l = env.l + delta;
+      const h = env.h.filter((pid) => (dropHolder ? pid !== process.pid : true) && isAlive(pid));
+      if (delta > 0 || l > 0 || h.length > 0) {
+        this.#commitEnv({ ...env, l, h });
+      } else {
+        doomed = refCounts(env.t, env.v);
+        this.#commitEnv({ t: env.t, l: 0, h: [], gone: true, v: null });
+      }
+    } finally {
+      this.store.lock.unlock();
+    }
+    if (doomed) this.#destroyStore();
+    return doomed;
+  }
+
+  /** Adds this process to the holders of an anonymous root variable. */
+  addHolder(): void {
+    this.#lock();
+    try {
+      const env = this.#fresh();
+      if (!env.h.includes(process.pid))
+        this.#commitEnv({ ...env, h: [...env.h.filter(isAlive), process.pid] });
+    } finally {
+      this.store.lock.unlock();
+    }
+    this.holder = true;
+  }
+
+  #commitEnv(env: Envelope) {
+    this.store.storeLocked(this.space.serializer.encode(env), this.#sid);
+    this.stats.commits++;
+    this.#serial = -1;
+  }
+
+  /** Removes the variable now, whatever references it (tied(x).remove()). Returns the references it held. */
+  remove(): Map<string, number> {
+    let held = new Map<string, number>();
+    if (this.#removed) return held;
+    this.#lock();
+    try {
+      let env: Envelope | undefined;
+      try {
+        env = this.#fresh();
+      } catch (e) {
+        if (!isCode(e, 'ERR_SHM_NOT_FOUND')) throw e;
+      }
+      if (env) {
+        held = refCounts(env.t, env.v);
+        this.#commitEnv({ t: env.t, l: 0, h: [], gone: true, v: null });
+      }
+    } finally {
+      this.store.lock.unlock();
+    }
+    this.userLock = 0;
+    this.#destroyStore();
+    return held;
+  }
+
+  #destroyStore() {
+    this.#markRemoved();
+    const st = this.#store;
+    if (st && !st.closed) st.destroy();
+  }
+
+  #markRemoved() {
+    this.#removed = true;
+    if (nodes.get(this.id) === this) nodes.delete(this.id);
+  }
+
+  /** Unmaps this process's view (the variable stays). `untied`: later use is an error instead of a reopen. */
+  close(untied = false): void {
+    this.userLock = 0;
+    if (untied) this.#untied = true;
+    const st = this.#store;
+    if (st && !st.closed) st.close();
+    if (nodes.get(this.id) === this) nodes.delete(this.id);
+  }
+
+  get closed(): boolean {
+    return this.#store === undefined || this.#store.closed;
+  }
+
+  /** Where everything is and what state it is in, for tied(x).debug(). */
+  debug() {
+    const st = this.store;
+    const d = st.debug();
+    const env = this.env();
+    const children: { key: string; id: string }[] = [];
+    const v = env.v;
+    const visit = (k: string, x: unknown) => {
+      if (typeof x === 'object' && x !== null && isRef(x)) children.push({ key: k, id: x[REF_KEY] });
+    };
+    if (this.kind === 'scalar') visit('value', v);
+    else if (this.kind === 'array')
+      (v as unknown[]).forEach((x, i) => {
+        visit(String(i), x);
+      });
+    else for (const k of Object.keys(v as object)) visit(k, (v as Record<string, unknown>)[k]);
+    return {
+      name: this.name,
+      id: this.id,
+      kind: this.kind,
+      namespace: this.space.namespace,
+      anonymous: isAnonymousId(this.id),
+      backend: d.backend,
+      segment: st.region.id,
+      serializer: this.space.serializer.name,
+      serial: d.serial,
+      bytes: d.length,
+      capacity: d.capacity,
+      inlineCapacity: d.inlineCapacity,
+      chainedSegments: d.segments,
+      links: env.l,
+      holders: env.h,
+      children,
+      lock: { ...d.lock, heldHere: this.userLock === 2 ? 'write' : this.userLock === 1 ? 'read' : 'none' },
+      cache: { serial: this.#serial, ...this.stats },
+    };
+  }
+}
+
+function checkEnvelope(env: unknown, label: string): asserts env is Envelope {
+  const e = env as Envelope;
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    (e.t !== 'hash' && e.t !== 'array' && e.t !== 'scalar') ||
+    typeof e.l !== 'number' ||
+    !Array.isArray(e.h)
+  ) {
+    throw new ShmError(
+      'ERR_SHM_BAD_FORMAT',
+      `${label} is not a tied variable (its value was not written by @shm/tied)`,
+      {
+        target: label,
+      },
+    );
+  }
+}
+
+/** Releases `counts` references (removing anonymous variables left unreferenced, and what they referenced). */
+export function releaseRefs(space: Space, counts: Map<string, number>, sign = -1): void {
+  const work: [string, number][] = [...counts].map(([id, n]) => [id, sign * n]);
+  while (work.length > 0) {
+    const [id, delta] = work.pop()!;
+    if (delta === 0 || !isAnonymousId(id)) continue;
+    let node: VarNode | undefined;
+    try {
+      node = VarNode.open(id, space);
+    } catch (e) {
+      if (isCode(e, 'ERR_SHM_NOT_FOUND')) continue;
+      throw e;
+    }
+    if (!node || node.removed) continue;
+    let doomed: Map<string, number> | undefined;
+    try {
+      doomed = node.changeLinks(delta);
+    } catch (e) {
+      if (isCode(e, 'ERR_SHM_NOT_FOUND')) continue;
+      throw e;
+    }
+    if (doomed) for (const [cid, n] of doomed) work.push([cid, -n]);
+  }
+}
+
+const PLAIN_LEAVES = [Date, RegExp, Map, Set, ArrayBuffer, Error, Boolean, Number, String, BigInt];
+
+function isPlainObject(x: object): boolean {
+  const p = Object.getPrototypeOf(x);
+  return p === Object.prototype || p === null;
+}
+
+function typeName(x: unknown): string {
+  if (typeof x !== 'object' || x === null) return typeof x;
+  return (x as object).constructor?.name ?? 'object';
+}
+
+/**
+ * Converts values about to be stored into their stored form, before the parent's lock is taken: plain objects and
+ * arrays become new anonymous variables (recursively), tied Proxies become Refs with a provisional reference,
+ * functions, symbols and class instances are rejected. The provisional references are settled against what the
+ * commit actually added and removed, or undone if the commit does not happen.
+ */
+export class Prep {
+  readonly space: Space;
+  /** Every value stored is something the serializer reproduces exactly: the writer may cache its own value. */
+  exact = true;
+  /** Provisional references taken, by id. */
+  readonly #taken = new Map<string, number>();
+  readonly #memo = new Map<object, Ref>();
+
+  constructor(space: Space) {
+    this.space = space;
+  }
+
+  /** Converts `values`; if any is rejected, nothing has been created. */
+  convert(values: unknown[], what: string): unknown[] {
+    for (const v of values) this.#validate(v, what, []);
+    try {
+      return values.map((v) => this.#store(v));
+    } catch (e) {
+      this.undo();
+      throw e;
+    }
+  }
+
+  /** Converts the contents of a container (its values, not the container itself) for a new variable. */
+  convertContents(kind: Kind, contents: unknown, what: string): unknown {
+    if (kind === 'scalar') return this.convert([contents], what)[0];
+    if (kind === 'array') return this.convert(contents as unknown[], what);
+    const o = contents as Record<string, unknown>;
+    const keys = Object.keys(o);
+    const values = this.convert(
+      keys.map((k) => o[k]),
+      what,
+    );
+    const out: Record<string, unknown> = {};
+    keys.forEach((k, i) => {
+      Object.defineProperty(out, k, {
+        value: values[i],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    });
+    return out;
+  }
+
+  #validate(x: unknown, path: string, stack: object[]): void {
+    const t = typeof x;
+    if (t === 'function' || t === 'symbol') throw unshareable(path, `a ${t}`);
+    if (t !== 'object' || x === null) return;
+    const o = x as object;
+    if (nodeOf(o)) return;
+    if (Array.isArray(o) || isPlainObject(o)) {
+      if (stack.includes(o)) throw unshareable(path, 'a cycle (an object that contains itself)');
+      stack.push(o);
+      if (Array.isArray(o))
+        o.forEach((e, i) => {
+          this.#validate(e, `${path}[${i}]`, stack);
+        });
+      else
+        for (const k of Object.keys(o))
+          this.#validate((o as Record<string, unknown>)[k], `${path}.${k}`, stack);
+      stack.pop();
+      return;
+    }
+    if (ArrayBuffer.isView(o) || PLAIN_LEAVES.some((C) => o instanceof C)) return;
+    throw unshareable(
+      path,
+      `an instance of ${typeName(o)} (class instances would come back as plain objects; store a plain object instead)`,
+    );
+  }
+
+  #take(id: string) {
+    this.#taken.set(id, (this.#taken.get(id) ?? 0) + 1);
+  }
+
+  /**
+   * `top`: the value goes straight into the variable being written, so its references are provisional (settled
+   * against the commit). Deeper values go into the new nested variables, which hold their references for good.
+   */
+  #store(x: unknown, top = true): unknown {
+    const t = typeof x;
+    if (t !== 'object' || x === null) {
+      if (
+        !(
+          t === 'string' ||
+          t === 'boolean' ||
+          x === null ||
+          (t === 'number' && Number.isFinite(x) && !Object.is(x, -0))
+        )
+      )
+        this.exact = false;
+      return x;
+    }
+    const o = x as object;
+    const tiedNode = nodeOf(o);
+    if (tiedNode) {
+      if (isAnonymousId(tiedNode.id)) {
+        tiedNode.changeLinks(1);
+        if (top) this.#take(tiedNode.id);
+      }
+      return makeRef(tiedNode.id);
+    }
+    if (Array.isArray(o) || isPlainObject(o)) {
+      const memo = this.#memo.get(o);
+      if (memo) {
+        VarNode.open(memo[REF_KEY], this.space)!.changeLinks(1);
+        if (top) this.#take(memo[REF_KEY]);
+        return { ...memo };
+      }
+      let contents: unknown;
+      if (Array.isArray(o)) contents = o.map((e) => this.#store(e, false));
+      else {
+        const c: Record<string, unknown> = {};
+        for (const k of Object.keys(o)) {
+          Object.defineProperty(c, k, {
+            value: this.#store((o as Record<string, unknown>)[k], false),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+        contents = c;
+      }
+      const kind: Kind = Array.isArray(o) ? 'array' : 'hash';
+      let child: VarNode;
+      try {
+        child = VarNode.createAnonymous(kind, this.space, contents, 1, false);
+      } catch (e) {
+        releaseRefs(this.space, refCounts(kind, contents)); // what the contents referenced
+        throw e;
+      }
+      if (top) this.#take(child.id);
+      const ref = makeRef(child.id);
+      this.#memo.set(o, ref);
+      return ref;
+    }
+    this.exact = false;
+    return x;
+  }
+
+  /** The commit happened: make each reference count match what it added and removed. */
+  settle(before: Map<string, number>, after: Map<string, number>): void {
+    const fix = new Map<string, number>();
+    const ids = new Set([...before.keys(), ...after.keys(), ...this.#taken.keys()]);
+    for (const id of ids) {
+      const d = (after.get(id) ?? 0) - (before.get(id) ?? 0) - (this.#taken.get(id) ?? 0);
+      if (d !== 0) fix.set(id, d);
+    }
+    this.#taken.clear();
+    if (fix.size > 0) releaseRefs(this.space, fix, 1);
+  }
+
+  /** The commit did not happen: give back every provisional reference (removing what was created for it). */
+  undo(): void {
+    const taken = new Map(this.#taken);
+    this.#taken.clear();
+    if (taken.size > 0) releaseRefs(this.space, taken, -1);
+  }
+}
+
+function unshareable(path: string, what: string): ShmError {
+  return new ShmError(
+    'ERR_SHM_UNSERIALIZABLE',
+    `Cannot share ${path}: it is ${what}; the variable keeps its previous value`,
+    {
+      target: path,
+    },
+  );
+}
