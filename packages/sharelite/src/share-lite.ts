@@ -480,10 +480,22 @@ export class ShareLite {
   #finishOpen(): void {
     this.#lock = LOCK_EX;
     try {
-      const want = this.#o.size <= HEADER_SIZE ? DEFAULT_SEGMENT_SIZE : this.#o.size;
-      let shmid: number;
+      const { key, flags } = this.#o;
+      const asked = this.#o.size > HEADER_SIZE;
+      const want = asked ? this.#o.size : DEFAULT_SEGMENT_SIZE;
+      let shmid: number | undefined;
+      // Without a size, adopt an existing share's segment size. Perl asks for 65536 and so cannot open a share
+      // made with smaller segments (EINVAL). Size 1 fits any segment; the permission bits are still checked.
+      if (!asked && key !== IPC_PRIVATE && !(flags & IPC_EXCL)) {
+        try {
+          shmid = sysv.shmget(key, 1, flags & ~(IPC_CREAT | IPC_EXCL));
+        } catch (e) {
+          if (errCode(e) !== 'ENOENT' || !(flags & IPC_CREAT))
+            throw this.#sysError(e, 'cannot open the head segment of');
+        }
+      }
       try {
-        shmid = sysv.shmget(this.#o.key, want, this.#o.flags);
+        shmid ??= sysv.shmget(key, want, flags);
       } catch (e) {
         throw this.#sysError(e, 'cannot open the head segment of', this.#sizeHint(e, want));
       }
@@ -524,8 +536,8 @@ export class ShareLite {
   #sizeHint(e: unknown, want: number): string {
     if (errCode(e) !== 'EINVAL') return '';
     try {
-      const real = sysv.shmStat(sysv.shmget(this.#o.key, 0, 0)).size;
-      return ` (it exists with segments of ${real} bytes; size ${want} is larger)`;
+      const real = sysv.shmStat(sysv.shmget(this.#o.key, 1, 0)).size;
+      return ` (it exists with segments of ${real} bytes; the requested size ${want} is larger)`;
     } catch {
       return '';
     }
