@@ -163,13 +163,18 @@ export class VarNode {
       }
     }
     let used = false;
+    let died = false;
     const env: Envelope = { t: kind, l: 0, h: [], v: init };
     try {
-      store.update<Envelope>((cur) => {
-        if (cur !== undefined) return undefined;
-        used = true;
-        return env;
-      });
+      // Only a variable nobody has written yet needs the lock (a creator, or an opener racing it).
+      if (store.serial === 0) {
+        store.update<Envelope>((cur, info) => {
+          died = info.ownerDied;
+          if (cur !== undefined) return undefined;
+          used = true;
+          return env;
+        });
+      }
     } catch (e) {
       if (store.region.created) store.destroy();
       else store.close();
@@ -177,6 +182,7 @@ export class VarNode {
     }
     const node = VarNode.#adopt(id, space, store, kind, o.name);
     node.#expectKind(kind);
+    if (died) node.ownerDied = true;
     return { node, used };
   }
 
