@@ -108,6 +108,17 @@ describe('a share handed to child processes', () => {
     expect(share.get()).toEqual([4, 5, 6]);
   });
 
+  it('puts the share after the three slots of a stdio string such as "pipe"', async () => {
+    const share = track(new MmapShare(128));
+    share.set('via slot 3');
+    const child = share.spawn(process.execPath, [...execArgv, childScript, 'get'], { stdio: 'pipe' });
+    const out: string[] = [];
+    child.stdout!.on('data', (d) => out.push(String(d)));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    expect(JSON.parse(out.join(''))).toMatchObject({ value: 'via slot 3' });
+  });
+
   it('makes a child name the serializer object a share uses, and refuses a different one', async () => {
     const share = track(new MmapShare(64, { serializer: 'json' }));
     share.set({ ok: 1 });

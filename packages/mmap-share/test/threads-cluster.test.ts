@@ -51,6 +51,7 @@ describe('cluster workers', () => {
     const m = await primary.next((m) => 'total' in m || m.error, 60_000);
     expect(m.total).toBe(3 * N);
     expect([...m.names].sort()).toEqual(['worker 0', 'worker 1', 'worker 2']);
+    expect(m.stdioSlots).toBe(4 + 2);
     const r = await primary.exited;
     expect(r.code).toBe(0);
   });
