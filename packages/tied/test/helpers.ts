@@ -7,7 +7,11 @@ import { removeAll, type TieOptions } from '../src/index.js';
 const peerScript = fileURLToPath(new URL('./fixtures/tied-peer.ts', import.meta.url));
 
 /** Per-test namespace, peers and cleanup: every test removes its variables (and nested segments) even on failure. */
-export function useNamespace(): { ns: () => string; peer: typeof startPeer; extra: (() => void)[] } {
+export function useNamespace(): {
+  ns: () => string;
+  peer: (kind: 'hash' | 'array' | 'scalar', name: string | undefined, options?: TieOptions) => Peer;
+  extra: (() => void)[];
+} {
   let ns = '';
   let peers: Peer[] = [];
   const extra: (() => void)[] = [];

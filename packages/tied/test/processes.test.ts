@@ -94,7 +94,10 @@ describe('tied variables across processes', () => {
     const spy = {
       name: 'msgpack',
       encode: msgpack.encode,
-      decode: (b: Uint8Array) => (decodes++, msgpack.decode(b)),
+      decode: (b: Uint8Array) => {
+        decodes++;
+        return msgpack.decode(b);
+      },
     };
     const h = local<Record<string, unknown>>({}, 'cached', { serializer: spy });
     const w = peer('hash', 'cached');

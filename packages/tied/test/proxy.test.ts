@@ -233,7 +233,7 @@ describe('ScalarRef', () => {
     expect(s.value).toBe(41);
     tied(s).withWriteLock(() => s.value++);
     expect(s.value).toBe(42);
-    expect(s + 1).toBe(43);
+    expect((s as unknown as number) + 1).toBe(43); // valueOf()
     expect(JSON.stringify({ s })).toBe('{"s":42}');
     s.value = { list: [1] };
     s.value.list.push(2);
