@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { closedError, processId, ShmError, ShmSystemError } from '@shm/native';
+import { closedError, processId, ShmError, ShmSystemError, shmget, sysvFlags } from '@shm/native';
 import { type Backend, Region, type RegionOptions } from './region.js';
 import { addObjectRemover } from './registry.js';
 import { LOCK_BYTES, LockStatus, RwLock } from './rw-lock.js';
@@ -346,14 +346,13 @@ export class Store {
     let gen: number;
     let region: Region;
     if (this.#backend === 'sysv') {
-      region = Region.create({
-        backend: 'sysv',
-        key: 0,
-        size,
-        mode: this.#opts.mode ?? 0o600,
-        register: false,
-      });
-      gen = region.shmid;
+      // A private segment has no name to record beforehand: record its id the moment it exists. A writer
+      // killed between shmget returning and this store leaks that one segment (docs/architecture/store.md).
+      gen = shmget(0, size, sysvFlags({ create: true, exclusive: true, mode: this.#opts.mode ?? 0o600 }));
+      dv.setUint32(d + D_SEGS + 8 * j, gen, true);
+      dv.setUint32(d + D_SEGS + 8 * j + 4, size, true);
+      dv.setUint32(d + D_ALLOC, j + 1, true);
+      region = Region.open({ backend: 'sysv', shmid: gen, register: false });
     } else {
       gen = (dv.getUint32(H_SEGGEN, true) + 1) >>> 0;
       dv.setUint32(H_SEGGEN, gen, true);
@@ -397,8 +396,8 @@ export class Store {
 
   #dropSegments(d: number, from: number, alloc: number) {
     const dv = this.#dv;
-    // Shrink the descriptor first: a crash after this leaks nothing that a reader can reach.
-    dv.setUint32(d + D_ALLOC, from, true);
+    // Remove first, then shorten the list: a writer killed in between leaves entries naming removed segments,
+    // which the next writer skips (ENOENT), never segments that no entry names (a leak).
     for (let j = from; j < alloc; j++) {
       const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
       const cached = this.#segs.get(gen);
@@ -412,6 +411,7 @@ export class Store {
         /* already gone */
       }
     }
+    dv.setUint32(d + D_ALLOC, from, true);
   }
 
   /** Maps (or returns the cached mapping of) chained segment `gen`, checking it belongs to this store. */
