@@ -57,14 +57,14 @@ function mutate(node: VarNode, proxy: object, name: Mutator, args: unknown[]): u
     let r: unknown = proxy;
     switch (name) {
       case 'push':
-        r = a.push(...stored);
-        break;
+        return { v: a, r: a.push(...stored), removed: [], added: stored };
       case 'unshift':
         r = a.unshift(...stored);
         break;
-      case 'pop':
-        r = detached(node, a.pop());
-        break;
+      case 'pop': {
+        const x = a.pop();
+        return { v: a, r: detached(node, x), removed: [x], added: [] };
+      }
       case 'shift':
         r = detached(node, a.shift());
         break;

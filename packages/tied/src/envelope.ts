@@ -32,17 +32,26 @@ export function makeRef(id: string): Ref {
   return { [REF_KEY]: id };
 }
 
+function addRef(into: Map<string, number>, x: unknown): void {
+  if (typeof x === 'object' && x !== null && isRef(x)) {
+    const id = x[REF_KEY];
+    into.set(id, (into.get(id) ?? 0) + 1);
+  }
+}
+
 /** The ids of the variables a container refers to directly, with how many times each. */
 export function refCounts(kind: Kind, v: unknown, into = new Map<string, number>()): Map<string, number> {
-  const add = (x: unknown) => {
-    if (typeof x === 'object' && x !== null && isRef(x)) {
-      const id = x[REF_KEY];
-      into.set(id, (into.get(id) ?? 0) + 1);
-    }
-  };
-  if (kind === 'scalar') add(v);
-  else if (kind === 'array' && Array.isArray(v)) for (const x of v) add(x);
-  else if (typeof v === 'object' && v !== null) for (const k in v) add((v as Record<string, unknown>)[k]);
+  if (kind === 'scalar') addRef(into, v);
+  else if (kind === 'array' && Array.isArray(v)) for (let i = 0; i < v.length; i++) addRef(into, v[i]);
+  else if (typeof v === 'object' && v !== null)
+    for (const k in v) addRef(into, (v as Record<string, unknown>)[k]);
+  return into;
+}
+
+/** refCounts() of a list of values (the ones a write removed or added). */
+export function refCountsOf(values: readonly unknown[]): Map<string, number> {
+  const into = new Map<string, number>();
+  for (let i = 0; i < values.length; i++) addRef(into, values[i]);
   return into;
 }
 

@@ -22,9 +22,10 @@ export function setKey(node: VarNode, key: string, value: unknown): void {
   const prep = new Prep(node.space);
   const [stored] = prep.convert([value], `${node.label}.${key}`);
   node.write(prep, (cur) => {
-    const next = { ...(cur as Record<string, unknown>) };
+    const c = cur as Record<string, unknown>;
+    const next = { ...c };
     define(next, key, stored);
-    return { v: next, r: undefined };
+    return { v: next, r: undefined, removed: [hasOwn(c, key) ? c[key] : undefined], added: [stored] };
   });
 }
 
@@ -60,8 +61,9 @@ export function hashProxy(node: VarNode): object {
       if (!hasOwn(node.data() as object, p)) return true;
       node.write(new Prep(node.space), (cur) => {
         const next = { ...(cur as Record<string, unknown>) };
+        const old = next[p];
         delete next[p];
-        return { v: next, r: undefined };
+        return { v: next, r: undefined, removed: [old], added: [] };
       });
       return true;
     },

@@ -10,6 +10,7 @@ import {
   REF_KEY,
   type Ref,
   refCounts,
+  refCountsOf,
 } from './envelope.js';
 import { anonymousId, isAnonymousId, type Space, storeAddress } from './tie-options.js';
 
@@ -352,7 +353,10 @@ export class VarNode {
    * before the lock (new nested segments, provisional reference counts): on failure they are undone and the
    * variable keeps its value; on success the reference counts are settled after the lock is released.
    */
-  write<R>(prep: Prep, apply: (cur: unknown) => { v: unknown; r: R }): R {
+  write<R>(
+    prep: Prep,
+    apply: (cur: unknown) => { v: unknown; r: R; removed?: unknown[]; added?: unknown[] },
+  ): R {
     let committed = false;
     let before: Map<string, number> | undefined;
     let after: Map<string, number> | undefined;
@@ -360,7 +364,7 @@ export class VarNode {
       this.#lock();
       try {
         const env = this.#fresh();
-        const { v, r } = apply(env.v);
+        const { v, r, removed, added } = apply(env.v);
         const next: Envelope = { t: env.t, l: env.l, h: env.h, v };
         const bytes = this.space.serializer.encode(next);
         const serial = this.store.storeLocked(bytes, this.#sid);
@@ -371,8 +375,9 @@ export class VarNode {
           this.#env = next;
           this.#serial = serial;
         }
-        before = refCounts(env.t, env.v);
-        after = refCounts(env.t, v);
+        // Only what changed can change reference counts: a write that says what it removed and added is O(1).
+        before = removed ? refCountsOf(removed) : refCounts(env.t, env.v);
+        after = added ? refCountsOf(added) : refCounts(env.t, v);
         return r;
       } finally {
         this.store.lock.unlock();
@@ -724,6 +729,7 @@ export class Prep {
 
   /** The commit happened: make each reference count match what it added and removed. */
   settle(before: Map<string, number>, after: Map<string, number>): void {
+    if (before.size === 0 && after.size === 0 && this.#taken.size === 0) return;
     const fix = new Map<string, number>();
     const ids = new Set([...before.keys(), ...after.keys(), ...this.#taken.keys()]);
     for (const id of ids) {
