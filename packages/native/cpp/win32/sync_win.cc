@@ -11,9 +11,7 @@
 // with ERROR_NOT_OWNER) and semaphores (transferable, but never abandoned).
 #include "win32/win32_util.h"
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,6 +22,23 @@
 
 namespace shm {
 namespace {
+
+// SRWLOCK + CONDITION_VARIABLE rather than std::mutex/condition_variable: MinGW's (winpthreads) condition variables
+// sleep on kernel semaphores, which cost a wineserver round trip each under Wine (~300 us per lock+unlock).
+class Guard {
+ public:
+  explicit Guard(SRWLOCK* l) : l_(l) { AcquireSRWLockExclusive(l_); }
+  ~Guard() { ReleaseSRWLockExclusive(l_); }
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+  template <typename Pred>
+  void Wait(CONDITION_VARIABLE* cv, Pred pred) {
+    while (!pred()) SleepConditionVariableSRW(cv, l_, INFINITE, 0);
+  }
+
+ private:
+  SRWLOCK* l_;
+};
 
 // Result codes shared with src/binding-types.ts (Win32WaitResult).
 constexpr int kAcquired = 0, kTimedOut = 1, kAbandoned = 2, kBusy = 3, kClosed = 4;
@@ -81,7 +96,7 @@ class MutexObject : public SyncObject {
 
   // JS thread: reserve this handle for one acquire. kBusy if it already holds or is acquiring; kClosed.
   int BeginAcquire() {
-    std::lock_guard<std::mutex> lk(mu_);
+    Guard lk(&mu_);
     if (closing_) return kClosed;
     if (state_ != kIdle) return kBusy;
     state_ = kAcquiring;
@@ -90,14 +105,14 @@ class MutexObject : public SyncObject {
   // Any thread (JS or pool): performs the reserved acquire on the owner thread.
   int RunAcquire(DWORD timeout, DWORD* err) {
     int r = Run(kOpAcquire, timeout, err);
-    std::lock_guard<std::mutex> lk(mu_);
+    Guard lk(&mu_);
     state_ = (r == kAcquired || r == kAbandoned) ? kHeld : kIdle;
     return r;
   }
   // Returns 0, kClosed, or kFailed with *err (ERROR_NOT_OWNER when this handle does not hold it).
   int Release(DWORD* err) {
     {
-      std::lock_guard<std::mutex> lk(mu_);
+      Guard lk(&mu_);
       if (closing_) return kClosed;
       if (state_ != kHeld) {
         *err = ERROR_NOT_OWNER;
@@ -106,18 +121,18 @@ class MutexObject : public SyncObject {
       state_ = kReleasing;
     }
     int r = Run(kOpRelease, 0, err);
-    std::lock_guard<std::mutex> lk(mu_);
+    Guard lk(&mu_);
     state_ = r == 0 ? kIdle : kHeld;
     return r;
   }
   bool Held() {
-    std::lock_guard<std::mutex> lk(mu_);
+    Guard lk(&mu_);
     return state_ == kHeld;
   }
 
   void Close(bool abandon) override {
     {
-      std::lock_guard<std::mutex> lk(mu_);
+      Guard lk(&mu_);
       if (closing_ || thread_ == nullptr) return;
       closing_ = true;
       abandon_ = abandon;
@@ -136,19 +151,19 @@ class MutexObject : public SyncObject {
 
   // Hands one operation to the owner thread and waits for its result. Operations are serialised.
   int Run(Op op, DWORD timeout, DWORD* err) {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return op_ == kOpNone || exited_; });
+    Guard lk(&mu_);
+    lk.Wait(&cv_, [&] { return op_ == kOpNone || exited_; });
     if (exited_) return kClosed;  // an async acquire queued before close() ran
     op_ = op;
     timeout_ = timeout;
     done_ = false;
-    cv_.notify_all();
-    cv_.wait(lk, [&] { return done_; });
+    WakeAllConditionVariable(&cv_);
+    lk.Wait(&cv_, [&] { return done_; });
     int r = result_;
     if (r == kFailed) *err = err_;
     op_ = kOpNone;
     done_ = false;
-    cv_.notify_all();
+    WakeAllConditionVariable(&cv_);
     return r;
   }
 
@@ -159,8 +174,8 @@ class MutexObject : public SyncObject {
       Op op;
       DWORD timeout;
       {
-        std::unique_lock<std::mutex> lk(self->mu_);
-        self->cv_.wait(lk, [&] { return self->op_ != kOpNone && !self->done_; });
+        Guard lk(&self->mu_);
+        lk.Wait(&self->cv_, [&] { return self->op_ != kOpNone && !self->done_; });
         op = self->op_;
         timeout = self->timeout_;
       }
@@ -180,19 +195,19 @@ class MutexObject : public SyncObject {
         ReleaseMutex(self->handle());
       }
       {
-        std::lock_guard<std::mutex> lk(self->mu_);
+        Guard lk(&self->mu_);
         self->result_ = result;
         self->err_ = err;
         self->done_ = true;
         if (op == kOpExit) self->exited_ = true;
       }
-      self->cv_.notify_all();
+      WakeAllConditionVariable(&self->cv_);
       if (op == kOpExit) return 0;  // exiting while still holding it abandons the mutex
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
+  SRWLOCK mu_ = SRWLOCK_INIT;
+  CONDITION_VARIABLE cv_ = CONDITION_VARIABLE_INIT;
   HANDLE thread_ = nullptr;
   Op op_ = kOpNone;
   DWORD timeout_ = 0;
@@ -206,12 +221,12 @@ class MutexObject : public SyncObject {
 };
 
 // The id table. Ids are never reused within a process, so a stale id can only miss.
-std::mutex g_mu;
+SRWLOCK g_mu = SRWLOCK_INIT;
 std::unordered_map<int32_t, std::shared_ptr<SyncObject>> g_objects;
 int32_t g_next_id = 1;
 
 int32_t Add(std::shared_ptr<SyncObject> o) {
-  std::lock_guard<std::mutex> lk(g_mu);
+  Guard lk(&g_mu);
   int32_t id = g_next_id++;
   g_objects.emplace(id, std::move(o));
   return id;
@@ -220,7 +235,7 @@ int32_t Add(std::shared_ptr<SyncObject> o) {
 std::shared_ptr<SyncObject> Find(const Napi::CallbackInfo& info, bool want_mutex, const char* call) {
   int32_t id = ArgInt32(info, 0, "handle");
   {
-    std::lock_guard<std::mutex> lk(g_mu);
+    Guard lk(&g_mu);
     auto it = g_objects.find(id);
     if (it != g_objects.end() && it->second->is_mutex() == want_mutex) return it->second;
   }
@@ -399,7 +414,7 @@ Napi::Value HandleClose(const Napi::CallbackInfo& info) {
   int32_t id = ArgInt32(info, 0, "handle");
   std::shared_ptr<SyncObject> o;
   {
-    std::lock_guard<std::mutex> lk(g_mu);
+    Guard lk(&g_mu);
     auto it = g_objects.find(id);
     if (it == g_objects.end()) return Napi::Boolean::New(info.Env(), false);
     o = std::move(it->second);
@@ -411,7 +426,7 @@ Napi::Value HandleClose(const Napi::CallbackInfo& info) {
 
 // win32OpenHandles() -> how many mutex and event ids are open in this process (leak checks in tests).
 Napi::Value OpenHandles(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::mutex> lk(g_mu);
+  Guard lk(&g_mu);
   return Napi::Number::New(info.Env(), static_cast<double>(g_objects.size()));
 }
 
@@ -421,7 +436,7 @@ void CleanupEnv(void* arg) {
   napi_env env = static_cast<napi_env>(arg);
   std::vector<std::shared_ptr<SyncObject>> mine;
   {
-    std::lock_guard<std::mutex> lk(g_mu);
+    Guard lk(&g_mu);
     for (auto it = g_objects.begin(); it != g_objects.end();) {
       if (it->second->env() == env) {
         mine.push_back(std::move(it->second));
