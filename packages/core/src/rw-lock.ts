@@ -18,6 +18,7 @@ const R_SEQ = 3; // futex word those writers sleep on; bumped by a leaving reade
 const MAGIC = 4;
 const SLOTS = 5; // number of participant slots
 const PIDNS = 6; // pid namespace of the creator: tids mean something only inside one namespace
+const HIGH = 7; // set once any slot >= 32 was claimed: until then writers check one bitmap word, not four
 const BITMAP = 8; // 4 words: bit i set = slot i holds the lock shared
 const OWNER = 16; // SLOT_COUNT words: the tid owning participant slot i (0 = free)
 const START = OWNER + 128; // SLOT_COUNT words: low 32 bits of that thread's start time (guards tid reuse)
@@ -196,9 +197,11 @@ export class RwLock {
   #noReaders(): boolean {
     const a = this.#a;
     const b = this.#b;
+    if (Atomics.load(a, b + BITMAP) !== 0) return false;
+    // Slots are claimed lowest first, so words 1-3 are in use only after HIGH was set (before any of their bits).
+    if (Atomics.load(a, b + HIGH) === 0) return true;
     return (
-      (Atomics.load(a, b + BITMAP) |
-        Atomics.load(a, b + BITMAP + 1) |
+      (Atomics.load(a, b + BITMAP + 1) |
         Atomics.load(a, b + BITMAP + 2) |
         Atomics.load(a, b + BITMAP + 3)) ===
       0
@@ -432,10 +435,10 @@ export class RwLock {
     const b = this.#b;
     const tid = this.#tid;
     const start = startTimeOf(tid) | 0;
-    const first = (tid * 2654435761) >>> 25; // spread threads over the table
     for (let pass = 0; pass < 2; pass++) {
-      for (let k = 0; k < SLOT_COUNT; k++) {
-        const i = (first + k) % SLOT_COUNT;
+      for (let i = 0; i < SLOT_COUNT; i++) {
+        // Lowest free slot first: with up to 32 participants, writers check a single bitmap word.
+        if (i >= 32 && Atomics.load(a, b + HIGH) === 0) Atomics.store(a, b + HIGH, 1);
         const owner = Atomics.load(a, b + OWNER + i);
         const held = (Atomics.load(a, b + BITMAP + (i >> 5)) & (1 << (i & 31))) !== 0;
         const free =

@@ -155,6 +155,22 @@ describe('RwLock', () => {
     expect(region.i32[COUNTER]).toBe(12_000);
   });
 
+  it('keeps writers out while more than 32 handles hold it shared (slots beyond the first bitmap word)', () => {
+    const readers = Array.from({ length: 40 }, () => new RwLock(region, 0));
+    try {
+      for (const r of readers) expect(r.lockShared()).toBe(LockStatus.Acquired);
+      expect(lock.state().sharedHolders).toBe(40);
+      for (const r of readers.slice(0, 39)) r.unlockShared();
+      // Only the 40th handle (slot 39, in the second bitmap word) still holds it.
+      expect(lock.tryLock()).toBe(LockStatus.WouldBlock);
+      readers[39]!.unlockShared();
+      expect(lock.tryLock()).toBe(LockStatus.Acquired);
+      lock.unlock();
+    } finally {
+      for (const r of readers) r.release();
+    }
+  });
+
   it('rejects memory that holds no lock', () => {
     const other = Region.create({ name: uniqueName(), size: 4096, register: false });
     try {
