@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { native, sleep, spawnPeer, uniqueName } from './helpers.mjs';
 
-const { Win32Event, Win32WaitResult, win32OpenHandles } = native;
+const { Win32Event, Win32WaitResult, createWin32Mapping, win32OpenHandles } = native;
 const { Signaled, TimedOut } = Win32WaitResult;
 
 after(() => assert.equal(win32OpenHandles(), 0, 'every mutex and event id was closed'));
@@ -62,5 +62,29 @@ describe('a named event', () => {
       code: 'ERROR_FILE_NOT_FOUND',
       syscall: 'OpenEventW',
     });
+  });
+
+  it('with a CAS word and a waiter count, makes a lock between processes that stays exact', async () => {
+    const map = uniqueName('cas-map');
+    const name = uniqueName('cas-ev');
+    const { mapping } = createWin32Mapping({ name: map, size: 4096 });
+    const a = spawnPeer();
+    const b = spawnPeer();
+    try {
+      await Promise.all([a.ready, b.ready]);
+      await Promise.all([a.call('openMap', { name: map }), b.call('openMap', { name: map })]);
+      const args = { map, name, times: 300, startAt: Date.now() + 300, holdUs: 100 };
+      const stats = await Promise.all([a.call('casIncr', args), b.call('casIncr', args)]);
+      const i32 = new Int32Array(mapping.buffer);
+      assert.equal(i32[2], 600);
+      assert.equal(i32[0], 0, 'unlocked');
+      assert.equal(i32[1], 0, 'no waiter left counted');
+      const slept = stats.reduce((n, x) => n + x.woken + x.timedOut, 0);
+      assert.ok(slept > 0, 'the peers contended and slept on the event');
+      console.log(`# CAS lock under contention (woken by the event / timed out at 10 ms): ${JSON.stringify(stats)}`);
+    } finally {
+      await Promise.all([a.kill(), b.kill()]);
+      mapping.close();
+    }
   });
 });

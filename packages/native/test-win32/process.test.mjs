@@ -21,12 +21,16 @@ describe('process identity', () => {
   it('gives each worker thread its own live thread id', async () => {
     const url = new URL('./helpers.mjs', import.meta.url).href;
     const src = `const { parentPort, workerData } = require('node:worker_threads');
-      import(workerData).then(({ native }) => parentPort.postMessage(native.threadId()));`;
+      import(workerData).then(({ native }) => {
+        parentPort.postMessage(native.threadId());
+        setInterval(() => {}, 1000); // alive until terminated
+      });`;
     const w = new Worker(src, { eval: true, workerData: url });
     const tid = await new Promise((r) => w.once('message', r));
     assert.notEqual(tid, threadId());
     assert.equal(isAlive(tid), true);
     await w.terminate();
+    assert.equal(isAlive(tid), false, 'a thread that ended is dead');
     assert.equal(isAlive(threadId()), true);
   });
 
