@@ -3,18 +3,23 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Store } from '@shm/core';
+import { act, c, log, mmapAct, shareliteAct, tiedAct } from './acts.js';
 
 const name = `shm-demo-${process.pid}`;
 const workers = 4;
 const perWorker = 2000;
-const c = { dim: '\x1b[2m', bold: '\x1b[1m', green: '\x1b[32m', red: '\x1b[31m', off: '\x1b[0m' };
-const log = (who: string, msg: string) => console.log(`${c.dim}${who.padEnd(9)}${c.off} ${msg}`);
+const results = [await tiedAct(), await mmapAct(), shareliteAct()];
+
+act('@shm/core: four workers, one counter, one worker killed while it holds the lock');
 
 type Shared = { count: number; by: Record<string, number>; recoveries: number };
 
 const store = Store.create({ name, serializer: 'json', exclusive: true, tag: 'demo' });
 store.setValue({ count: 0, by: {}, recoveries: 0 } satisfies Shared);
-log('primary', `created shared store ${c.bold}${name}${c.off} (POSIX shm, json), starting ${workers} workers`);
+log(
+  'primary',
+  `created shared store ${c.bold}${name}${c.off} (POSIX shm, json), starting ${workers} workers`,
+);
 
 const script = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const execArgv = ['--conditions=@shm/source', '--import', 'tsx'];
@@ -27,14 +32,20 @@ const done = new Promise<void>((resolve) => {
   for (const [i, child] of children.entries()) {
     child.on('message', (m: { event: string; detail?: string }) => {
       if (m.event === 'holding') {
-        log(`worker ${i}`, `${c.red}holds the exclusive lock and hangs; the primary sends it SIGKILL${c.off}`);
+        log(
+          `worker ${i}`,
+          `${c.red}holds the exclusive lock and hangs; the primary sends it SIGKILL${c.off}`,
+        );
         setTimeout(() => child.kill('SIGKILL'), 100);
       } else {
         log(`worker ${i}`, m.detail ?? m.event);
       }
     });
     child.on('exit', (code, signal) => {
-      log(`worker ${i}`, signal ? `${c.red}killed by ${signal}${c.off} while holding the lock` : `exited (${code})`);
+      log(
+        `worker ${i}`,
+        signal ? `${c.red}killed by ${signal}${c.off} while holding the lock` : `exited (${code})`,
+      );
       if (++exited === workers) resolve();
     });
   }
@@ -58,4 +69,9 @@ log(
 );
 store.destroy();
 log('primary', `destroyed ${name}: nothing left in /dev/shm`);
-process.exit(v.count === expected && v.recoveries === 1 ? 0 : 1);
+results.push(v.count === expected && v.recoveries === 1);
+const passed = results.filter(Boolean).length;
+console.log(
+  `\n${passed === results.length ? c.green : c.red}${c.bold}demo: ${passed} of ${results.length} acts behaved as expected${c.off}`,
+);
+process.exit(passed === results.length ? 0 : 1);

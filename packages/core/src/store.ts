@@ -147,7 +147,15 @@ export class Store {
     if (!Number.isInteger(maxSeg) || maxSeg < MIN_SEG || maxSeg > 2 ** 32 - C_DATA - 1) {
       throw new RangeError(`Expected a maxSegmentSize from ${MIN_SEG} to 4 GiB but received ${maxSeg}`);
     }
-    const region = Region.create({ ...opts, size: headSize(inline) });
+    let region: Region;
+    try {
+      region = Region.create({ ...opts, size: headSize(inline) });
+    } catch (e) {
+      // It exists with a smaller head than this call would have made: its creator's layout wins.
+      if (ShmError.isInstance(e) && e.code === 'ERR_SHM_SIZE_MISMATCH' && !opts.exclusive)
+        return Store.open(opts);
+      throw e;
+    }
     if (!region.created) return Store.#adopt(region, opts);
     try {
       const dv = new DataView(region.buffer);

@@ -85,6 +85,16 @@ for (const [backend, options] of Object.entries(named)) {
 }
 
 describe('Store', () => {
+  it("opens an existing store with its creator's layout when create() asks for a bigger one", () => {
+    const name = uniqueName();
+    const s = make({ name, inlineCapacity: 1024 });
+    s.store(Buffer.from('first'));
+    const again = Store.create({ name, inlineCapacity: 60_000, register: false });
+    cleanups.push(() => again.close());
+    expect(Buffer.from(again.fetch()).toString()).toBe('first');
+    expect(again.debug().inlineCapacity).toBe(1024);
+  });
+
   it('changes the serial on every commit and tells cheaply whether a value changed', () => {
     const s = make({ name: uniqueName() });
     const a = s.serial;
