@@ -185,6 +185,22 @@ describe('values', () => {
     expect(() => s.store(undefined as any)).toThrow(TypeError);
   });
 
+  it('fetch(into) copies into the caller’s buffer when it is large enough', () => {
+    const s = open({ create: true, size: 1024 });
+    s.store(pattern(3000, 4));
+    const into = Buffer.alloc(4096, 0xee);
+    const got = s.fetch(into);
+    expect(got.length).toBe(3000);
+    expect(got.buffer).toBe(into.buffer);
+    expect(md5(into.subarray(0, 3000))).toBe(md5(pattern(3000, 4)));
+    expect(into[3000]).toBe(0xee);
+    const small = Buffer.alloc(10);
+    const fresh = s.fetch(small);
+    expect(fresh.buffer).not.toBe(small.buffer);
+    expect(md5(fresh)).toBe(md5(pattern(3000, 4)));
+    expect(() => s.fetch([1, 2] as any)).toThrow(TypeError);
+  });
+
   it('version counts every store, empty ones included', () => {
     const s = open({ create: true });
     for (let i = 0; i < 5; i++) s.store(i % 2 ? '' : 'x');
