@@ -5,7 +5,7 @@
 #include <climits>
 #include <cstdint>
 
-#include "common/async_wait.h"
+#include "common/word_wait.h"
 #include "common/errors.h"
 #include "common/exports.h"
 #include "common/mapping.h"
@@ -36,14 +36,7 @@ int WaitOnce(uint32_t* addr, uint32_t expected, double timeout_ms) {
   return kWoken;  // spurious: callers re-check the word
 }
 
-Napi::Value FutexWait(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Mapping* m = Mapping::From(env, info[0]);
-  uint32_t* addr = m->Word(env, ArgInt64(info, 1, "offset"));
-  int r = WaitOnce(addr, static_cast<uint32_t>(ArgInt32(info, 2, "expected")), ArgNumber(info, 3, "timeoutMs"));
-  if (r < 0) ThrowSys(env, -r, "__ulock_wait", "");
-  return Napi::Number::New(env, r);
-}
+Napi::Value FutexWait(const Napi::CallbackInfo& info) { return WordWaitSync(info, WaitOnce, "__ulock_wait"); }
 
 Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -55,32 +48,7 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, rc == 0 ? 1 : 0);
 }
 
-Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Mapping* m = Mapping::From(env, info[0]);
-  uint32_t* addr = m->Word(env, ArgInt64(info, 1, "offset"));
-  uint32_t expected = static_cast<uint32_t>(ArgInt32(info, 2, "expected"));
-  double timeout = ArgNumber(info, 3, "timeoutMs");
-  std::shared_ptr<MapState> st = m->state();
-  auto* w = new PromiseWorker(
-      env,
-      [st, addr, expected, timeout](int* err) -> double {
-        if (!st->Enter()) {
-          *err = EBADF;
-          return 0;
-        }
-        int r = WaitOnce(addr, expected, timeout);
-        st->Leave();
-        if (r < 0) {
-          *err = -r;
-          return 0;
-        }
-        return r;
-      },
-      "__ulock_wait", "");
-  w->Queue();
-  return w->Promise();
-}
+Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) { return WordWaitAsync(info, WaitOnce, "__ulock_wait"); }
 
 }  // namespace
 

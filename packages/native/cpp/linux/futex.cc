@@ -9,7 +9,7 @@
 #include <climits>
 #include <cstdint>
 
-#include "common/async_wait.h"
+#include "common/word_wait.h"
 #include "common/errors.h"
 #include "common/exports.h"
 #include "common/mapping.h"
@@ -39,16 +39,7 @@ int WaitOnce(uint32_t* addr, uint32_t expected, double timeout_ms) {
 }
 
 // futexWait(mapping, offset, expected, timeoutMs) -> WaitResult
-Napi::Value FutexWait(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Mapping* m = Mapping::From(env, info[0]);
-  uint32_t* addr = m->Word(env, ArgInt64(info, 1, "offset"));
-  uint32_t expected = static_cast<uint32_t>(ArgInt32(info, 2, "expected"));
-  double timeout = ArgNumber(info, 3, "timeoutMs");
-  int r = WaitOnce(addr, expected, timeout);
-  if (r < 0) ThrowSys(env, -r, "futex(FUTEX_WAIT)", "");
-  return Napi::Number::New(env, r);
-}
+Napi::Value FutexWait(const Napi::CallbackInfo& info) { return WordWaitSync(info, WaitOnce, "futex(FUTEX_WAIT)"); }
 
 // futexWake(mapping, offset, count) -> number of waiters woken
 Napi::Value FutexWake(const Napi::CallbackInfo& info) {
@@ -63,32 +54,7 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
 }
 
 // futexWaitAsync(mapping, offset, expected, timeoutMs) -> Promise<WaitResult>, waiting on a pool thread.
-Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Mapping* m = Mapping::From(env, info[0]);
-  uint32_t* addr = m->Word(env, ArgInt64(info, 1, "offset"));
-  uint32_t expected = static_cast<uint32_t>(ArgInt32(info, 2, "expected"));
-  double timeout = ArgNumber(info, 3, "timeoutMs");
-  std::shared_ptr<MapState> st = m->state();
-  auto* w = new PromiseWorker(
-      env,
-      [st, addr, expected, timeout](int* err) -> double {
-        if (!st->Enter()) {
-          *err = EBADF;
-          return 0;
-        }
-        int r = WaitOnce(addr, expected, timeout);
-        st->Leave();
-        if (r < 0) {
-          *err = -r;
-          return 0;
-        }
-        return r;
-      },
-      "futex(FUTEX_WAIT)", "");
-  w->Queue();
-  return w->Promise();
-}
+Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) { return WordWaitAsync(info, WaitOnce, "futex(FUTEX_WAIT)"); }
 
 }  // namespace
 
