@@ -81,7 +81,9 @@ describe('a named event', () => {
       assert.equal(i32[1], 0, 'no waiter left counted');
       const slept = stats.reduce((n, x) => n + x.woken + x.timedOut, 0);
       assert.ok(slept > 0, 'the peers contended and slept on the event');
-      console.log(`# CAS lock under contention (woken by the event / timed out at 10 ms): ${JSON.stringify(stats)}`);
+      console.log(
+        `# CAS lock under contention (woken by the event / timed out at 10 ms): ${JSON.stringify(stats)}`,
+      );
     } finally {
       await Promise.all([a.kill(), b.kill()]);
       mapping.close();

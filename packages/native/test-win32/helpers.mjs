@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = process.env.SHM_NATIVE_DIST ?? join(here, '..', '..', '..', 'tools', 'windows', '.cache', 'native-dist');
+const dist =
+  process.env.SHM_NATIVE_DIST ?? join(here, '..', '..', '..', 'tools', 'windows', '.cache', 'native-dist');
 
 /** The @shm/native module (the compiled src/index.ts). */
 export const native = await import(pathToFileURL(join(dist, 'index.js')).href);
@@ -22,12 +23,15 @@ export function uniqueName(tag) {
  * peer's error); `kill()` ends it with TerminateProcess; `exited` resolves with its exit code.
  */
 export function spawnPeer() {
-  const child = fork(join(here, 'fixtures', 'peer.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'fixtures', 'peer.mjs'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let seq = 0;
   const pending = new Map();
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
-      for (const p of pending.values()) p.reject(new Error(`peer exited (${code ?? signal}) before replying`));
+      for (const p of pending.values())
+        p.reject(new Error(`peer exited (${code ?? signal}) before replying`));
       pending.clear();
       resolve(code ?? signal);
     });

@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'shm-win32-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a named pagefile-backed mapping', () => {
-  it('is shared by two processes that each see the other one\'s writes', async () => {
+  it("is shared by two processes that each see the other one's writes", async () => {
     const name = uniqueName('share');
     const { mapping, existed } = createWin32Mapping({ name, size: 100_000 });
     assert.equal(existed, false);
@@ -51,14 +51,17 @@ describe('a named pagefile-backed mapping', () => {
     const again = createWin32Mapping({ name, size: 4096 });
     assert.equal(again.existed, true);
     assert.ok(again.mapping.size >= 8192);
-    assert.throws(() => createWin32Mapping({ name, size: 4096, exclusive: true }), (e) => {
-      assert.ok(ShmSystemError.isInstance(e));
-      assert.equal(e.code, 'ERROR_ALREADY_EXISTS');
-      assert.equal(e.errno, 183);
-      assert.equal(e.syscall, 'CreateFileMappingW');
-      assert.match(e.message, new RegExp(name));
-      return true;
-    });
+    assert.throws(
+      () => createWin32Mapping({ name, size: 4096, exclusive: true }),
+      (e) => {
+        assert.ok(ShmSystemError.isInstance(e));
+        assert.equal(e.code, 'ERROR_ALREADY_EXISTS');
+        assert.equal(e.errno, 183);
+        assert.equal(e.syscall, 'CreateFileMappingW');
+        assert.match(e.message, new RegExp(name));
+        return true;
+      },
+    );
     again.mapping.close();
     first.mapping.close();
   });
@@ -66,12 +69,15 @@ describe('a named pagefile-backed mapping', () => {
   it('reports a size mismatch when an existing mapping is smaller than requested', () => {
     const name = uniqueName('small');
     const first = createWin32Mapping({ name, size: 4096 });
-    assert.throws(() => createWin32Mapping({ name, size: 1 << 20 }), (e) => {
-      assert.ok(ShmError.isInstance(e));
-      assert.equal(e.code, 'ERR_SHM_SIZE_MISMATCH');
-      assert.match(e.message, /fewer than the 1048576 requested/);
-      return true;
-    });
+    assert.throws(
+      () => createWin32Mapping({ name, size: 1 << 20 }),
+      (e) => {
+        assert.ok(ShmError.isInstance(e));
+        assert.equal(e.code, 'ERR_SHM_SIZE_MISMATCH');
+        assert.match(e.message, /fewer than the 1048576 requested/);
+        return true;
+      },
+    );
     first.mapping.close();
   });
 
@@ -162,15 +168,18 @@ describe('a file-backed mapping', () => {
 describe('bad input', () => {
   it('opening an unknown name fails with ERROR_FILE_NOT_FOUND, the call and the name', () => {
     const name = uniqueName('unknown');
-    assert.throws(() => openWin32Mapping(name), (e) => {
-      assert.ok(ShmSystemError.isInstance(e));
-      assert.equal(e.code, 'ERROR_FILE_NOT_FOUND');
-      assert.equal(e.errno, 2);
-      assert.equal(e.syscall, 'OpenFileMappingW');
-      assert.equal(e.target, name);
-      assert.match(e.message, /^ERROR_FILE_NOT_FOUND: OpenFileMappingW failed: .*\(shm-test-/);
-      return true;
-    });
+    assert.throws(
+      () => openWin32Mapping(name),
+      (e) => {
+        assert.ok(ShmSystemError.isInstance(e));
+        assert.equal(e.code, 'ERROR_FILE_NOT_FOUND');
+        assert.equal(e.errno, 2);
+        assert.equal(e.syscall, 'OpenFileMappingW');
+        assert.equal(e.target, name);
+        assert.match(e.message, /^ERROR_FILE_NOT_FOUND: OpenFileMappingW failed: .*\(shm-test-/);
+        return true;
+      },
+    );
   });
 
   it('rejects sizes, names and paths that are not valid before calling Windows', () => {

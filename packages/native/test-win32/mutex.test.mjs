@@ -42,7 +42,10 @@ describe('a named mutex between processes', () => {
     try {
       await Promise.all([a.ready, b.ready]);
       await Promise.all([a.call('openMap', { name: map }), b.call('openMap', { name: map })]);
-      await Promise.all([a.call('incr', { name, map, times: 300 }), b.call('incr', { name, map, times: 300 })]);
+      await Promise.all([
+        a.call('incr', { name, map, times: 300 }),
+        b.call('incr', { name, map, times: 300 }),
+      ]);
       assert.equal(new DataView(mapping.buffer).getUint32(0, true), 600);
     } finally {
       await Promise.all([a.kill(), b.kill()]);
@@ -171,13 +174,16 @@ describe('timeouts, async and misuse', () => {
   it('refuses a second acquire through the same object and a release it does not hold', () => {
     const m = Win32Mutex.open(uniqueName('misuse'));
     try {
-      assert.throws(() => m.release(), (e) => {
-        assert.ok(ShmSystemError.isInstance(e));
-        assert.equal(e.code, 'ERROR_NOT_OWNER');
-        assert.equal(e.errno, 288);
-        assert.equal(e.syscall, 'ReleaseMutex');
-        return true;
-      });
+      assert.throws(
+        () => m.release(),
+        (e) => {
+          assert.ok(ShmSystemError.isInstance(e));
+          assert.equal(e.code, 'ERROR_NOT_OWNER');
+          assert.equal(e.errno, 288);
+          assert.equal(e.syscall, 'ReleaseMutex');
+          return true;
+        },
+      );
       assert.equal(m.acquire(), Acquired);
       assert.throws(() => m.acquire(0), { code: 'ERR_SHM_WOULD_BLOCK' });
       m.release();

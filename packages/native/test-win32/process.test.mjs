@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { native, spawnPeer } from './helpers.mjs';
 
-const { isAlive, procInfo, processId, threadId, pidNamespace, startTimeOf, effectiveUid, loadBinding } = native;
+const { isAlive, procInfo, processId, threadId, pidNamespace, startTimeOf, effectiveUid, loadBinding } =
+  native;
 
 describe('process identity', () => {
   it('reports this process, its thread and no pid namespace', () => {
