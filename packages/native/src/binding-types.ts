@@ -94,7 +94,7 @@ export interface SysvBinding {
   shmRemove(shmid: number): void;
   semget(key: number, nsems: number, flags: number): number;
   /** Flat (num, op, flg) triples applied atomically. Returns 0, or -EAGAIN (would block / timed out). */
-  semop(semid: number, ops: number[], timeoutMs: number): number;
+  semop(semid: number, ops: number[] | Int32Array, timeoutMs: number): number;
   semopAsync(semid: number, ops: number[], timeoutMs: number): Promise<number>;
   semGetVal(semid: number, num: number): number;
   semSetVal(semid: number, num: number, value: number): void;

@@ -80,8 +80,11 @@ export async function semopAsync(semid: number, ops: readonly SemOp[], timeoutMs
   return (await sysv().semopAsync(checkInt(semid, 'semid', 0), flatten(ops), checkTimeout(timeoutMs))) === 0;
 }
 
-/** Pre-flattened variant for hot paths that validated their ops once. */
-export function semopRaw(semid: number, flatOps: number[], timeoutMs: number): number {
+/**
+ * Pre-flattened variant for hot paths that validated their ops once: pass an Int32Array of (num, op, flg)
+ * triples (read in place by the addon, the fastest form) or a plain array.
+ */
+export function semopRaw(semid: number, flatOps: Int32Array | number[], timeoutMs: number): number {
   return sysv().semop(semid, flatOps, timeoutMs);
 }
 

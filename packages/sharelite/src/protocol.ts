@@ -42,7 +42,7 @@ export const SH_LOCK_NB: Table = [
 export const SH_UNLOCK: Table = [[SEM_READERS, -1, UNDO | NW]];
 
 /** The same tables flattened once for sysv.semopRaw (the hot path validates nothing and allocates nothing). */
-export const flat = (t: Table): number[] => t.flat();
+export const flat = (t: Table): Int32Array => Int32Array.from(t.flat());
 export const RAW = {
   EX_LOCK: flat(EX_LOCK),
   EX_LOCK_NB: flat(EX_LOCK_NB),

@@ -879,7 +879,7 @@ export class ShareLite {
   // ---------------------------------------------------------------- internals: locks
 
   /** One atomic semop of a pre-flattened table. False = would block (IPC_NOWAIT) or timed out. */
-  #raw(ops: number[], timeoutMs: number): boolean {
+  #raw(ops: Int32Array, timeoutMs: number): boolean {
     let r: number;
     try {
       r = sysv.semopRaw(this.#semid, ops, timeoutMs);
@@ -890,7 +890,7 @@ export class ShareLite {
   }
 
   /** An unlock table: it never waits, so EAGAIN means the semaphore was already 0. */
-  #rawUnlock(ops: number[]): void {
+  #rawUnlock(ops: Int32Array): void {
     this.#lock = 0;
     if (!this.#raw(ops, -1)) {
       throw new ShmSystemError(
@@ -908,7 +908,7 @@ export class ShareLite {
   }
 
   /** Non-blocking attempt first (no thread hop when uncontended), then a blocking semop on a pool thread. */
-  async #acquire(nb: number[], blocking: readonly sysv.SemOp[], timeoutMs: number): Promise<boolean> {
+  async #acquire(nb: Int32Array, blocking: readonly sysv.SemOp[], timeoutMs: number): Promise<boolean> {
     if (this.#raw(nb, -1)) return true;
     if (timeoutMs === 0) return false;
     try {

@@ -29,8 +29,24 @@ union semun {
 
 std::string IdName(int32_t id) { return "semid " + std::to_string(id); }
 
+// Reads flat (num, op, flg) triples from a JS array or, on hot paths, an Int32Array (read in place: no
+// per-element property access).
 std::vector<struct sembuf> ReadOps(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
+  if (info.Length() > i && info[i].IsTypedArray()) {
+    Napi::TypedArray t = info[i].As<Napi::TypedArray>();
+    if (t.TypedArrayType() != napi_int32_array) throw Napi::TypeError::New(env, "Expected an Int32Array of sem ops");
+    size_t n = t.ElementLength();
+    if (n == 0 || n % 3 != 0 || n > 3 * 64) throw Napi::RangeError::New(env, "Expected 1..64 (num, op, flg) triples");
+    const int32_t* v = t.As<Napi::Int32Array>().Data();
+    std::vector<struct sembuf> ops(n / 3);
+    for (size_t k = 0; k < n / 3; ++k) {
+      ops[k].sem_num = static_cast<unsigned short>(v[3 * k]);
+      ops[k].sem_op = static_cast<short>(v[3 * k + 1]);
+      ops[k].sem_flg = static_cast<short>(v[3 * k + 2]);
+    }
+    return ops;
+  }
   if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(env, "Expected an array of sem ops");
   Napi::Array a = info[i].As<Napi::Array>();
   uint32_t n = a.Length();
@@ -47,9 +63,9 @@ std::vector<struct sembuf> ReadOps(const Napi::CallbackInfo& info, size_t i) {
 // Applies all ops atomically. Returns 0, or -EAGAIN when IPC_NOWAIT would block or the timeout ran out; other
 // failures return -errno. EINTR is retried with the remaining time.
 int DoSemop(int id, std::vector<struct sembuf>& ops, double timeout_ms) {
-  struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  struct timespec deadline = {0, 0};
   if (timeout_ms >= 0) {
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     int64_t ns = deadline.tv_nsec + static_cast<int64_t>(timeout_ms * 1e6);
     deadline.tv_sec += static_cast<time_t>(ns / 1000000000);
     deadline.tv_nsec = static_cast<long>(ns % 1000000000);
