@@ -50,6 +50,8 @@ const MIN_SEG = 64 * 1024;
 const SERIAL_MASK = 0x3fffffff;
 /** Readers retry an optimistic copy this many times before taking the shared lock to read. */
 const OPTIMISTIC_TRIES = 64;
+/** Above this many bytes, a reader overtaken twice takes the shared lock rather than copy again. */
+const LARGE_READ = 16 * 1024;
 // Plain loads may pass an acquire load on weakly ordered CPUs: there the copy is fenced by an RMW.
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   throw new ShmError(
@@ -113,6 +115,7 @@ export class Store {
   #cacheSerial = -1;
   #cacheValue: unknown;
   #closed = false;
+  #lastLength = 0;
   /** Decoded values served from cache / decoded afresh (for tests and debug()). */
   readonly stats = { decodes: 0, cacheHits: 0, retries: 0, lockedReads: 0 };
 
@@ -473,6 +476,8 @@ export class Store {
       const r = this.#tryRead(into, info);
       if (r !== undefined) return r;
       this.stats.retries++;
+      // A large copy that a writer overtook will likely be overtaken again: wait for the lock instead.
+      if (this.#lastLength > LARGE_READ && attempt >= 1) break;
     }
     // Writers keep overtaking: read under the shared lock, where no commit can happen.
     this.stats.lockedReads++;
@@ -502,6 +507,7 @@ export class Store {
     if ((seq & 1) !== 0) return undefined;
     const dv = this.#dv;
     const len = u32[w + (D_LEN_LO >> 2)]! + u32[w + (D_LEN_HI >> 2)]! * 2 ** 32;
+    this.#lastLength = len;
     const nsegs = u32[w + (D_NSEGS >> 2)]!;
     const sid = u32[w + (D_SERIALIZER >> 2)]!;
     if (
