@@ -1,5 +1,14 @@
 import { randomInt } from 'node:crypto';
-import { closedError, processId, ShmError, ShmSystemError, shmget, sysvFlags } from '@shm/native';
+import {
+  closedError,
+  futexWait,
+  futexWake,
+  processId,
+  ShmError,
+  ShmSystemError,
+  shmget,
+  sysvFlags,
+} from '@shm/native';
 import { type Backend, Region, type RegionOptions } from './region.js';
 import { addObjectRemover } from './registry.js';
 import { LOCK_BYTES, LockStatus, RwLock } from './rw-lock.js';
@@ -20,6 +29,7 @@ const H_SEGGEN = 28; // u32 generation counter naming new chained segments
 const H_CREATED = 32; // f64 ms since the epoch
 const H_CREATOR = 40; // u32 creator pid
 const H_STORE_ID = 44; // u32 random id, repeated in each chained segment's header
+const H_STARVED = 48; // i32 readers that gave up copying optimistically and want a turn under the lock
 const BANK0 = 64; // two bank descriptors
 const BANK_BYTES = 256;
 const LOCK_OFFSET = BANK0 + 2 * BANK_BYTES; // 576, 64-aligned
@@ -52,6 +62,8 @@ const SERIAL_MASK = 0x3fffffff;
 const OPTIMISTIC_TRIES = 64;
 /** Above this many bytes, a reader overtaken twice takes the shared lock rather than copy again. */
 const LARGE_READ = 16 * 1024;
+/** How long a writer holds back for a starved reader, at most (ms). */
+const YIELD_MS = 2;
 // Plain loads may pass an acquire load on weakly ordered CPUs: there the copy is fenced by an RMW.
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   throw new ShmError(
@@ -239,6 +251,7 @@ export class Store {
   store(bytes: Uint8Array, serializer = 0): number {
     if (this.#closed) this.#check();
     if (bytes.byteLength > this.#maxValue) this.#checkSize(bytes.byteLength);
+    if (Atomics.load(this.#i32, H_STARVED >> 2) !== 0) this.#yieldToReaders();
     this.lock.lock();
     try {
       return this.#commit(bytes, serializer);
@@ -274,6 +287,17 @@ export class Store {
     }
     this.#checkSize(bytes.byteLength);
     return this.#commit(bytes, serializer);
+  }
+
+  /** A starved reader asked for a turn: wait until it had it, at most YIELD_MS (a dead reader cannot stall us). */
+  #yieldToReaders() {
+    const deadline = performance.now() + YIELD_MS;
+    for (;;) {
+      const v = Atomics.load(this.#i32, H_STARVED >> 2);
+      const left = deadline - performance.now();
+      if (v === 0 || left <= 0) return;
+      futexWait(this.region.mapping, H_STARVED, v, left);
+    }
   }
 
   #checkSize(n: number) {
@@ -479,15 +503,23 @@ export class Store {
       // A large copy that a writer overtook will likely be overtaken again: wait for the lock instead.
       if (this.#lastLength > LARGE_READ && attempt >= 1) break;
     }
-    // Writers keep overtaking: read under the shared lock, where no commit can happen.
+    // Writers keep overtaking: read under the shared lock, where no commit can happen. Raising H_STARVED makes
+    // the next writers hold back (briefly) so that this reader gets its turn.
     this.stats.lockedReads++;
-    const status = this.lock.lockShared();
+    const i32 = this.#i32;
+    Atomics.add(i32, H_STARVED >> 2, 1);
     try {
-      const r = this.#tryRead(into, info);
-      if (r === undefined) throw this.#formatError('the current value is inconsistent even under the lock');
-      return r;
+      this.lock.lockShared();
+      try {
+        const r = this.#tryRead(into, info);
+        if (r === undefined) throw this.#formatError('the current value is inconsistent even under the lock');
+        return r;
+      } finally {
+        this.lock.unlockShared();
+      }
     } finally {
-      if (status !== LockStatus.WouldBlock) this.lock.unlockShared();
+      Atomics.sub(i32, H_STARVED >> 2, 1);
+      futexWake(this.region.mapping, H_STARVED, 0);
     }
   }
 
