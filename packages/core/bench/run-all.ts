@@ -100,9 +100,23 @@ async function pair(kind: 'store' | 'naive', size: number): Promise<{ stores: nu
 
 const sizes = quick ? [64, 65536] : [64, 4096, 65536, 1 << 20, 16 << 20];
 const rows: (string | number)[][] = [];
+const runs = quick ? 1 : 3;
+/** Median of `runs` alternating runs of both contenders (scheduling makes single runs vary by ±20%). */
+async function medianPair(size: number) {
+  const b: { stores: number; fetches: number }[] = [];
+  const o: { stores: number; fetches: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    b.push(await pair('naive', size));
+    o.push(await pair('store', size));
+  }
+  const med = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return {
+    base: { stores: med(b.map((x) => x.stores)), fetches: med(b.map((x) => x.fetches)) },
+    ours: { stores: med(o.map((x) => x.stores)), fetches: med(o.map((x) => x.fetches)) },
+  };
+}
 for (const size of sizes) {
-  const base = await pair('naive', size);
-  const ours = await pair('store', size);
+  const { base, ours } = await medianPair(size);
   const label = size >= 1 << 20 ? `${size >> 20} MB` : size >= 1024 ? `${size >> 10} KB` : `${size} B`;
   rows.push([
     label,
@@ -115,7 +129,7 @@ for (const size of sizes) {
   ]);
 }
 table(
-  'Two processes, one storing and one fetching at once (ops/s; ratio = Store / naive spin-lock region)',
+  `Two processes, one storing and one fetching at once (ops/s, median of ${runs}; ratio = Store / naive spin-lock region)`,
   ['size', 'naive store/s', 'Store store/s', 'ratio', 'naive fetch/s', 'Store fetch/s', 'ratio'],
   rows,
 );
