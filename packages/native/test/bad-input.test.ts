@@ -23,27 +23,9 @@ import {
   shmRemove,
   shmUnlink,
 } from '../src/index.js';
-import { fixture } from './helpers.js';
+import { errorOf, fixture, useCleanups } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      c();
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
-function errorOf(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
+const cleanups = useCleanups();
 
 function expectSystemError(fn: () => unknown, code: string, syscall?: string): ShmSystemError {
   const e = errorOf(fn);

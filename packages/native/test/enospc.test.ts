@@ -14,26 +14,9 @@ import {
   shmOpen,
   shmUnlink,
 } from '../src/index.js';
+import { errorOf, useCleanups } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      c();
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
-function errorOf(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
+const cleanups = useCleanups();
 
 describe('a full tmpfs', () => {
   it('makes reserving more than /dev/shm holds an ENOSPC error, not a SIGBUS later', () => {

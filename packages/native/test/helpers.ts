@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 /** Absolute path of a peer script in test/fixtures/. */
 export function fixture(name: string): string {
@@ -117,4 +118,29 @@ export function threadsInSharedFutexWait(pid: number): number {
     return 0;
   }
   return tids.filter((t) => inSharedFutexWait(Number(t))).length;
+}
+
+/** A list of cleanup functions run (last first) after each test, even when it failed. */
+export function useCleanups(): (() => void)[] {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        c();
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+  return cleanups;
+}
+
+/** The error `fn` throws; fails the test if it returns. */
+export function errorOf(fn: () => unknown): any {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw, but the call returned');
 }
