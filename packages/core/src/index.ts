@@ -1,4 +1,6 @@
 export {
+  /** TypeError/RangeError worded "Expected <what> for <name> but received <value>", for argument checks. */
+  expected,
   features,
   isAlive,
   processId,

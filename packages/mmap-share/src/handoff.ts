@@ -1,6 +1,5 @@
 import type { StdioOptions } from 'node:child_process';
-import { ShmError } from '@shm/core';
-import { expected } from './expected.js';
+import { expected, ShmError } from '@shm/core';
 
 /** The environment variable that tells a child which fds carry which shares (JSON, see ShareHandle). */
 export const ENV_VAR = 'SHM_MMAP_SHARE';

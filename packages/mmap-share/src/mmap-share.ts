@@ -8,6 +8,7 @@ import {
 import cluster, { type ClusterSettings, type Worker as ClusterWorker } from 'node:cluster';
 import { isMainThread, SHARE_ENV, Worker, type WorkerOptions } from 'node:worker_threads';
 import {
+  expected,
   type FetchInfo,
   getSerializer,
   LockStatus,
@@ -17,7 +18,6 @@ import {
   serializerId,
   serializerMismatchError,
 } from '@shm/core';
-import { expected } from './expected.js';
 import {
   attachToStdio,
   checkHandle,

@@ -1,8 +1,8 @@
-import { ShmError, ShmSystemError, sysv } from '@shm/core';
+import { expected, ShmError, ShmSystemError, sysv } from '@shm/core';
 
 type NativeMapping = sysv.NativeMapping;
 
-import { expected, type ParsedOptions, parseArgs, type ShareLiteKey, type ShareLiteOptions } from './args.js';
+import { type ParsedOptions, parseArgs, type ShareLiteKey, type ShareLiteOptions } from './args.js';
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './constants.js';
 import {
   DEFAULT_SEGMENT_SIZE,
