@@ -20,6 +20,7 @@ if (kind === 'store') {
       fetches++;
     }
     if (stop) {
+      if (process.env.SHM_BENCH_DEBUG) console.error(`fetches ${fetches}`, s.stats);
       process.send!({ fetches });
       s.close();
       process.exit(0);

@@ -9,9 +9,11 @@ import { naiveStore } from './naive.js';
 const quick = process.argv.includes('--quick');
 const ms = quick ? 100 : 300;
 const tag = `shm-bench-${process.pid}`;
+/** `--pairs-only`: just the two-process table (with `--sizes=64,16777216` to pick sizes). */
+const only = process.argv.includes('--pairs-only');
 
 // 1. Uncontended lock+unlock against a bare CAS pair on the same kind of memory.
-{
+if (!only) {
   const r = Region.create({ name: `${tag}-lock`, size: 4096, register: false });
   RwLock.init(r, 0);
   const lock = new RwLock(r, 0);
@@ -98,7 +100,13 @@ async function pair(kind: 'store' | 'naive', size: number): Promise<{ stores: nu
   return { stores: (stores * 1000) / elapsed, fetches: (fetches * 1000) / elapsed };
 }
 
-const sizes = quick ? [64, 65536] : [64, 4096, 65536, 1 << 20, 16 << 20];
+const sizesArg = process.argv.find((a) => a.startsWith('--sizes='));
+const sizes = sizesArg
+  ? sizesArg.slice(8).split(',').map(Number)
+  : quick
+    ? [64, 65536]
+    : [64, 4096, 65536, 1 << 20, 16 << 20];
+
 const rows: (string | number)[][] = [];
 const runs = quick ? 1 : 3;
 /** Median of `runs` alternating runs of both contenders (scheduling makes single runs vary by ±20%). */
@@ -135,7 +143,7 @@ table(
 );
 
 // 3. Reading an unchanged value: the decoded copy is reused until the serial moves.
-{
+if (!only) {
   const s = Store.create({ name: `${tag}-cache`, register: false, serializer: 'json' });
   s.setValue({ user: 'ada', roles: ['admin', 'ops'], n: 42 });
   const plain = { user: 'ada', roles: ['admin', 'ops'], n: 42 };
@@ -157,7 +165,7 @@ table(
 }
 
 // 4. A small object through each serializer: setValue + getValue (a fresh decode each time) vs JSON in memory.
-{
+if (!only) {
   const obj = { id: 12345, name: 'widget', tags: ['a', 'b', 'c'], price: 9.99, stock: { a: 1, b: 2 } };
   const sers: [string, string | object][] = [
     ['json', 'json'],

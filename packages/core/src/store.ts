@@ -62,6 +62,8 @@ const SERIAL_MASK = 0x3fffffff;
 const OPTIMISTIC_TRIES = 64;
 /** Above this many bytes, a reader overtaken twice takes the shared lock rather than copy again. */
 const LARGE_READ = 16 * 1024;
+/** Up to this many bytes, an inline value is copied into a caller's buffer by a word loop rather than set(). */
+const SMALL_COPY = 256;
 /** How long a writer holds back for a starved reader, at most (ms). */
 const YIELD_MS = 2;
 // Plain loads may pass an acquire load on weakly ordered CPUs: there the copy is fenced by an RMW.
@@ -118,6 +120,7 @@ export class Store {
   readonly #inline: number;
   readonly #maxSeg: number;
   readonly #maxValue: number;
+  readonly #capacity: number;
   readonly #storeId: number;
   readonly #backend: Backend;
   readonly #serializer: Serializer;
@@ -128,6 +131,13 @@ export class Store {
   #cacheValue: unknown;
   #closed = false;
   #lastLength = 0;
+  /** The view of the caller's buffer that the last fetch(into) returned: reused while `into` and length repeat. */
+  #intoBuf: Uint8Array | undefined;
+  #intoView: Uint8Array | undefined;
+  /** `#intoBuf` as 32-bit words, when it is 4-byte aligned: small values are copied a word at a time. */
+  #intoWords: Int32Array | undefined;
+  /** The inline banks start on 4-byte boundaries (a foreign head could say otherwise). */
+  readonly #inlineAligned: boolean;
   /** Decoded values served from cache / decoded afresh (for tests and debug()). */
   readonly stats = { decodes: 0, cacheHits: 0, retries: 0, lockedReads: 0 };
 
@@ -146,7 +156,10 @@ export class Store {
     const code = dv.getUint32(H_BACKEND, true);
     this.#backend =
       (Object.keys(BACKEND_CODES) as Backend[]).find((k) => BACKEND_CODES[k] === code) ?? region.backend;
-    this.#maxValue = Math.min(opts.maxValueSize ?? Number.MAX_SAFE_INTEGER, this.capacity);
+    this.#inlineAligned = (this.#inline & 3) === 0;
+    this.#capacity =
+      this.#backend === 'memfd' ? this.#inline : Math.max(this.#inline, MAX_SEGS * this.#maxSeg);
+    this.#maxValue = Math.min(opts.maxValueSize ?? Number.MAX_SAFE_INTEGER, this.#capacity);
     this.lock = new RwLock(region, LOCK_OFFSET, {
       name: `store ${region.id}`,
       ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
@@ -214,7 +227,7 @@ export class Store {
 
   /** The largest value this store can hold, in bytes. */
   get capacity(): number {
-    return this.#backend === 'memfd' ? this.#inline : Math.max(this.#inline, MAX_SEGS * this.#maxSeg);
+    return this.#capacity;
   }
 
   get closed(): boolean {
@@ -501,7 +514,7 @@ export class Store {
       if (r !== undefined) return r;
       this.stats.retries++;
       // A large copy that a writer overtook will likely be overtaken again: wait for the lock instead.
-      if (this.#lastLength > LARGE_READ && attempt >= 1) break;
+      if (this.#lastLength > LARGE_READ) break;
     }
     // Writers keep overtaking: read under the shared lock, where no commit can happen. Raising H_STARVED makes
     // the next writers hold back (briefly) so that this reader gets its turn.
@@ -543,7 +556,7 @@ export class Store {
     const nsegs = u32[w + (D_NSEGS >> 2)]!;
     const sid = u32[w + (D_SERIALIZER >> 2)]!;
     if (
-      len > this.capacity ||
+      len > this.#capacity ||
       nsegs > MAX_SEGS ||
       (nsegs === 0 && len > this.#inline) ||
       (nsegs > 0 && len <= this.#inline)
@@ -552,6 +565,7 @@ export class Store {
       throw this.#formatError(`bank ${bank} describes ${len} bytes in ${nsegs} segments`);
     }
     let out: Uint8Array;
+    let outWords: Int32Array | undefined;
     if (into) {
       if (into.byteLength < len) {
         if (Atomics.load(i32, seqIndex) !== seq) return undefined;
@@ -561,15 +575,27 @@ export class Store {
           { target: this.name },
         );
       }
-      out = len === into.byteLength ? into : into.subarray(0, len);
+      if (this.#intoBuf !== into) this.#adoptInto(into);
+      outWords = this.#intoWords;
+      if (len === into.byteLength) out = into;
+      else {
+        const v = this.#intoView;
+        if (v !== undefined && v.byteLength === len) out = v;
+        else out = this.#intoView = into.subarray(0, len);
+      }
     } else {
       out = Buffer.allocUnsafe(len);
     }
     if (nsegs === 0) {
       const start = DATA_OFFSET + bank * this.#inline;
       const src = this.#bytes;
-      if (len <= 64) {
-        // Small values: a loop beats creating a subarray view for set().
+      if (outWords !== undefined && len <= SMALL_COPY && this.#inlineAligned && outWords.length >= len >> 2) {
+        // Small values into a caller's (aligned) buffer: a word loop, with no view to create, is the fastest copy.
+        const n = len >> 2;
+        const s = start >> 2;
+        for (let i = 0; i < n; i++) outWords[i] = i32[s + i]!;
+        for (let i = n << 2; i < len; i++) out[i] = src[start + i]!;
+      } else if (len <= 16) {
         for (let i = 0; i < len; i++) out[i] = src[start + i]!;
       } else {
         out.set(src.subarray(start, start + len));
@@ -600,6 +626,15 @@ export class Store {
       info.serializerId = sid;
     }
     return out;
+  }
+
+  #adoptInto(into: Uint8Array) {
+    this.#intoBuf = into;
+    this.#intoView = undefined;
+    this.#intoWords =
+      (into.byteOffset & 3) === 0 && into.byteLength >= 4
+        ? new Int32Array(into.buffer, into.byteOffset, into.byteLength >> 2)
+        : undefined;
   }
 
   /** fetch() on a pool-friendly path: waits for the lock (if it has to) without blocking the event loop. */

@@ -118,6 +118,42 @@ describe('Store', () => {
     );
   });
 
+  it('copies small values into reused, unaligned and shrinking caller buffers exactly', () => {
+    const s = make({ name: uniqueName() });
+    const backing = new ArrayBuffer(1024);
+    const aligned = new Uint8Array(backing, 8, 512);
+    const unaligned = new Uint8Array(backing, 3, 301);
+    // Every length from 0 to 300, alternating buffers: a stale cached view or a word copy past the value shows.
+    for (let len = 0; len <= 300; len++) {
+      const v = randomBytes(len);
+      s.store(v);
+      for (const into of [aligned, unaligned, aligned]) {
+        into.fill(0xee);
+        const got = s.fetch(into);
+        expect(got.byteLength).toBe(len);
+        expect(got.buffer).toBe(backing);
+        expect(Buffer.from(got).equals(v)).toBe(true);
+        // Bytes past the value are untouched.
+        if (len < into.byteLength) expect(into[len]).toBe(0xee);
+      }
+    }
+    // A length-tracking view over a resizable buffer that shrinks between fetches.
+    type Resizable = ArrayBuffer & { resize(n: number): void };
+    const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(
+      256,
+      {
+        maxByteLength: 256,
+      },
+    );
+    const tracking = new Uint8Array(rab);
+    s.store(Buffer.alloc(100, 1));
+    expect(Buffer.from(s.fetch(tracking)).equals(Buffer.alloc(100, 1))).toBe(true);
+    rab.resize(130);
+    s.store(Buffer.alloc(120, 2));
+    expect(Buffer.from(s.fetch(tracking)).equals(Buffer.alloc(120, 2))).toBe(true);
+    rab.resize(10);
+    expect(() => s.fetch(tracking)).toThrow(/120 bytes but the buffer given to fetch\(\) holds 10/);
+  });
   it('refuses a value larger than an anonymous store with the sizes, and keeps the previous value', () => {
     const s = make({ inlineCapacity: 1024 });
     s.store(Buffer.from('keep me'));
