@@ -62,6 +62,8 @@ const SERIAL_MASK = 0x3fffffff;
 const OPTIMISTIC_TRIES = 64;
 /** Above this many bytes, a reader overtaken twice takes the shared lock rather than copy again. */
 const LARGE_READ = 16 * 1024;
+/** After a large read was overtaken, this many more large reads take the shared lock at once. */
+const LOCKED_LARGE_RUN = 3;
 /** Up to this many bytes, an inline value is copied into a caller's buffer by a word loop rather than set(). */
 const SMALL_COPY = 256;
 /** How long a writer holds back for a starved reader, at most (ms). */
@@ -131,6 +133,8 @@ export class Store {
   #cacheValue: unknown;
   #closed = false;
   #lastLength = 0;
+  /** Large reads still to do under the shared lock since writers overtook one (see fetch()). */
+  #lockedLarge = 0;
   /** The view of the caller's buffer that the last fetch(into) returned: reused while `into` and length repeat. */
   #intoBuf: Uint8Array | undefined;
   #intoView: Uint8Array | undefined;
@@ -509,12 +513,20 @@ export class Store {
    */
   fetch(into?: Uint8Array, info?: FetchInfo): Uint8Array {
     if (this.#closed) this.#check();
-    for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt++) {
-      const r = this.#tryRead(into, info);
-      if (r !== undefined) return r;
-      this.stats.retries++;
-      // A large copy that a writer overtook will likely be overtaken again: wait for the lock instead.
-      if (this.#lastLength > LARGE_READ) break;
+    if (this.#lockedLarge > 0 && this.#lastLength > LARGE_READ) {
+      // Writers overtook a recent large read: the next few go straight to the lock rather than copy in vain.
+      this.#lockedLarge--;
+    } else {
+      for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt++) {
+        const r = this.#tryRead(into, info);
+        if (r !== undefined) return r;
+        this.stats.retries++;
+        // A large copy that a writer overtook will likely be overtaken again: wait for the lock instead.
+        if (this.#lastLength > LARGE_READ) {
+          this.#lockedLarge = LOCKED_LARGE_RUN;
+          break;
+        }
+      }
     }
     // Writers keep overtaking: read under the shared lock, where no commit can happen. Raising H_STARVED makes
     // the next writers hold back (briefly) so that this reader gets its turn.
