@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { isAlive, LockStatus, ShmError, Store, type StoreOptions, serializerId } from '@shm/core';
+import {
+  isAlive,
+  isExistsError,
+  isNotFoundError,
+  LockStatus,
+  ShmError,
+  Store,
+  type StoreOptions,
+  serializerId,
+} from '@shm/core';
 import {
   type Envelope,
   emptyOf,
@@ -98,7 +107,7 @@ export class VarNode {
     try {
       store = Store.open(VarNode.#storeOptions(id, space));
     } catch (e) {
-      if (isCode(e, 'ENOENT', 'EIDRM', 'EINVAL')) return undefined;
+      if (isNotFoundError(e) || isCode(e, 'EIDRM', 'EINVAL')) return undefined;
       throw e;
     }
     return VarNode.#adopt(id, space, store, expect, name);
@@ -152,14 +161,14 @@ export class VarNode {
       try {
         store = Store.open(opts);
       } catch (e) {
-        if (!isCode(e, 'ENOENT') || !o.create) throw e;
+        if (!isNotFoundError(e) || !o.create) throw e;
       }
     }
     if (!store) {
       try {
         store = Store.create({ ...opts, exclusive: true });
       } catch (e) {
-        if (!isCode(e, 'EEXIST') || o.exclusive) throw e;
+        if (!isExistsError(e) || o.exclusive) throw e;
         store = Store.open(opts);
       }
     }
@@ -207,7 +216,7 @@ export class VarNode {
           register: false,
         });
       } catch (e) {
-        if (isCode(e, 'EEXIST') && attempt < 5) continue;
+        if (isExistsError(e) && attempt < 5) continue;
         throw e;
       }
       try {
