@@ -176,11 +176,14 @@ export class VarNode {
     let died = false;
     const env: Envelope = { t: kind, l: 0, h: [], v: init };
     try {
+      // Windows cannot delete a section: a variable removed while another process still has it tied keeps its
+      // section, marked gone, until that process unties it. Creating the name again re-creates it in place.
+      const revive = o.create && store.region.backend === 'win32' && store.serial !== 0 && isGone(store);
       // Only a variable nobody has written yet needs the lock (a creator, or an opener racing it).
-      if (store.serial === 0) {
+      if (store.serial === 0 || revive) {
         store.update<Envelope>((cur, info) => {
           died = info.ownerDied;
-          if (cur !== undefined) return undefined;
+          if (cur !== undefined && !(revive && cur.gone)) return undefined;
           used = true;
           return env;
         });
@@ -531,6 +534,16 @@ export class VarNode {
       lock: { ...d.lock, heldHere: this.userLock === 2 ? 'write' : this.userLock === 1 ? 'read' : 'none' },
       cache: { serial: this.#serial, ...this.stats },
     };
+  }
+}
+
+/** The store holds a removed variable's mark (decoding errors are left for #adopt to report). */
+function isGone(store: Store): boolean {
+  try {
+    const env = store.getValue<Envelope>();
+    return typeof env === 'object' && env !== null && env.gone === true;
+  } catch {
+    return false;
   }
 }
 

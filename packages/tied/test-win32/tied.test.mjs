@@ -97,6 +97,25 @@ describe('a tied namespace on Windows', () => {
     assert.deepEqual(readdirSync(tmp.dir), [], 'every file of the namespace is gone');
   });
 
+  it('re-creates in place a variable that was removed while another process still had it tied', async () => {
+    const namespace = uniqueName('revive');
+    const v = tie(new ScalarRef(1), 'v', { namespace });
+    const peer = spawnPeer(peerFixture);
+    try {
+      await peer.ready;
+      await peer.call('tie', { key: 'v', name: 'v', kind: 'scalar', options: { namespace } });
+      tied(v).remove(); // the peer still holds the section: Windows cannot delete it
+      await assert.rejects(peer.call('snapshot', { key: 'v' }), { code: 'ERR_SHM_NOT_FOUND' });
+      const again = tie(new ScalarRef(2), 'v', { namespace });
+      assert.equal(again.value, 2, 'a fresh variable, not the removed mark');
+      await peer.call('tie', { key: 'v2', name: 'v', kind: 'scalar', options: { namespace } });
+      assert.equal(await peer.call('snapshot', { key: 'v2' }), 2);
+      tied(again).remove();
+    } finally {
+      await peer.kill();
+    }
+  });
+
   it('bad input: a missing variable, use after untie, and a namespace name Windows cannot take', () => {
     const namespace = uniqueName('bad');
     assert.throws(
