@@ -27,6 +27,7 @@ import {
 import { isExistsError } from './error-codes.js';
 import { forgetCreated, recordCreated } from './registry.js';
 import {
+  removeWin32File,
   unsupportedBackend,
   type Win32Made,
   win32File,
@@ -448,8 +449,10 @@ export class Region {
       if (backend === 'win32' || (onWindows && backend === 'memfd')) {
         // No unlink for a named section: it goes with its last handle.
       } else if (backend === 'posix' && o.name) shmUnlink(o.name);
-      else if (backend === 'file' && (o.path ?? o.name)) unlinkSync((o.path ?? o.name)!);
-      else if (backend === 'sysv') {
+      else if (backend === 'file' && (o.path ?? o.name)) {
+        if (onWindows) removeWin32File((o.path ?? o.name)!);
+        else unlinkSync((o.path ?? o.name)!);
+      } else if (backend === 'sysv') {
         const shmid = o.shmid !== undefined && o.shmid >= 0 ? o.shmid : shmget(checkKey(o.key), 1, 0);
         shmRemove(shmid);
       }

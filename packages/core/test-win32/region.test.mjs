@@ -127,6 +127,16 @@ describe('a file-backed region', () => {
     assert.deepEqual([...data.subarray(19_000, 19_003)], [5, 6, 7]);
     const reopened = Region.open({ path });
     assert.equal(reopened.bytes[10], 42);
+    // Windows keeps a mapped file: removing it now is a clear ERR_SHM_BUSY, and the data stays.
+    assert.throws(
+      () => Region.remove({ backend: 'file', path }),
+      (e) => {
+        assert.equal(e.code, 'ERR_SHM_BUSY');
+        assert.match(e.message, /while a process maps it/);
+        return true;
+      },
+    );
+    assert.equal(reopened.bytes[10], 42);
     reopened.close();
     Region.remove({ backend: 'file', path });
     assert.equal(existsSync(path), false);

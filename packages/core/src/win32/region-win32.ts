@@ -193,6 +193,24 @@ function removeFileQuietly(path: string): void {
   }
 }
 
+/**
+ * Deletes a file-backed region's file. Windows refuses while any process maps it (EPERM; Linux would unlink it and
+ * let the mappings live on): that is ERR_SHM_BUSY, saying what to do. A missing file is left to the caller.
+ */
+export function removeWin32File(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'EPERM' && code !== 'EBUSY' && code !== 'EACCES') throw e;
+    throw new ShmError(
+      'ERR_SHM_BUSY',
+      `Cannot delete ${path} while a process maps it (Windows keeps a mapped file); close it everywhere, then remove it`,
+      { target: path, cause: e },
+    );
+  }
+}
+
 /** Whether a named section is open in some process (the registry's "exists" on Windows). */
 export function win32MappingExists(name: string): boolean {
   try {
