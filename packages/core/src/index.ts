@@ -9,6 +9,7 @@ export {
   ShmSystemError,
   threadId,
 } from '@shm/native';
+export { isExistsError, isNotFoundError } from './error-codes.js';
 export { type Backend, Region, type RegionOptions } from './region.js';
 export type { ListedEntry, RegistryEntry } from './registry.js';
 export * as registry from './registry.js';

@@ -24,15 +24,37 @@ import {
   shmUnlink,
   sysvFlags,
 } from '@shm/native';
+import { isExistsError } from './error-codes.js';
 import { forgetCreated, recordCreated } from './registry.js';
+import {
+  removeWin32File,
+  unsupportedBackend,
+  type Win32Made,
+  win32File,
+  win32Mapping,
+  win32ObjectName,
+} from './win32/region-win32.js';
+import { setEventBase } from './win32/word-events.js';
+import { releaseWordWaits } from './word-wait.js';
 
-/** Where a region's memory comes from. */
-export type Backend = 'memfd' | 'posix' | 'file' | 'sysv';
+/**
+ * Where a region's memory comes from. 'win32' is a named pagefile-backed section (Windows only); on Windows an
+ * anonymous region is one too, with an unguessable name.
+ */
+export type Backend = 'memfd' | 'posix' | 'file' | 'sysv' | 'win32';
+
+const onWindows = process.platform === 'win32';
 
 export interface RegionOptions {
-  /** Default: 'sysv' with a key, 'file' with a path, 'posix' with a name, 'memfd' with neither (or an fd). */
+  /**
+   * Default: 'sysv' with a key, 'file' with a path, 'posix' with a name ('win32' on Windows), 'memfd' with neither
+   * (or an fd; on Windows an anonymous 'win32' section).
+   */
   backend?: Backend;
-  /** POSIX shm name ('/name' or 'name'). */
+  /**
+   * POSIX shm name ('/name' or 'name'). On Windows the section 'Local\shm-<name>' (a leading '/' is dropped), or a
+   * full object name starting with 'Local\' or 'Global\'.
+   */
   name?: string;
   /** File path (backend 'file'). */
   path?: string;
@@ -132,6 +154,7 @@ export class Region {
     const backend = o.backend ?? inferBackend(o);
     const mode = checkMode(o.mode ?? 0o600);
     if (o.size !== undefined) checkSize(o.size);
+    if (onWindows) return Region.#windows(o, backend);
     switch (backend) {
       case 'memfd':
         return Region.#memfd(o);
@@ -141,11 +164,40 @@ export class Region {
         return Region.#file(o, mode);
       case 'sysv':
         return Region.#sysv(o, mode);
+      case 'win32':
+        throw new ShmError('ERR_SHM_NOT_SUPPORTED', `The 'win32' backend is available on Windows only`);
       default:
         throw new TypeError(
-          `Expected 'memfd', 'posix', 'file' or 'sysv' for backend but received ${String(backend)}`,
+          `Expected 'memfd', 'posix', 'file', 'sysv' or 'win32' for backend but received ${String(backend)}`,
         );
     }
+  }
+
+  /** Windows: named and anonymous pagefile sections, file-backed sections (win32/region-win32.ts). */
+  static #windows(o: RegionOptions, backend: Backend): Region {
+    let made: Win32Made;
+    if (o.fd !== undefined) {
+      throw new ShmError(
+        'ERR_SHM_NOT_SUPPORTED',
+        'Windows cannot hand a mapping over as a file descriptor: give the other process region.name and open it with Region.open({ name })',
+      );
+    }
+    if (backend === 'win32') made = win32Mapping(o, false);
+    else if (backend === 'memfd') made = win32Mapping(o, true);
+    else if (backend === 'file') made = win32File(o);
+    else if (backend === 'posix' || backend === 'sysv') throw unsupportedBackend(backend);
+    else
+      throw new TypeError(
+        `Expected 'win32', 'file' or 'memfd' (anonymous) for backend on Windows but received ${String(backend)}`,
+      );
+    const region = new Region(
+      { backend: made.backend, id: made.id, created: made.created, name: made.name },
+      made.mapping,
+    );
+    setEventBase(region, made.identity);
+    // Anonymous sections are not recorded: like a memfd, they cannot outlive their last user.
+    if (made.created && backend !== 'memfd' && o.register !== false) region.#record(o);
+    return region;
   }
 
   static #memfd(o: RegionOptions): Region {
@@ -198,7 +250,7 @@ export class Region {
         fd = open(true, true);
         created = true;
       } catch (e) {
-        if (!(ShmSystemError.isInstance(e) && e.code === 'EEXIST') || o.exclusive) throw e;
+        if (!(ShmSystemError.isInstance(e) && isExistsError(e)) || o.exclusive) throw e;
       }
     }
     if (fd < 0) fd = open(false, false);
@@ -370,6 +422,7 @@ export class Region {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    releaseWordWaits(this);
     this.#mapping.close();
     if (this.fd >= 0) {
       try {
@@ -380,7 +433,10 @@ export class Region {
     }
   }
 
-  /** Closes and removes the object from the system (unlink / IPC_RMID) and from the registry. */
+  /**
+   * Closes and removes the object from the system (unlink / IPC_RMID) and from the registry. On Windows a 'win32'
+   * section cannot be removed: it vanishes when the other processes holding it close it too.
+   */
   destroy(): void {
     this.close();
     Region.remove(this);
@@ -390,9 +446,13 @@ export class Region {
   static remove(o: Pick<RegionOptions, 'backend' | 'name' | 'path' | 'key'> & { shmid?: number }): void {
     const backend = o.backend ?? inferBackend(o);
     try {
-      if (backend === 'posix' && o.name) shmUnlink(o.name);
-      else if (backend === 'file' && (o.path ?? o.name)) unlinkSync((o.path ?? o.name)!);
-      else if (backend === 'sysv') {
+      if (backend === 'win32' || (onWindows && backend === 'memfd')) {
+        // No unlink for a named section: it goes with its last handle.
+      } else if (backend === 'posix' && o.name) shmUnlink(o.name);
+      else if (backend === 'file' && (o.path ?? o.name)) {
+        if (onWindows) removeWin32File((o.path ?? o.name)!);
+        else unlinkSync((o.path ?? o.name)!);
+      } else if (backend === 'sysv') {
         const shmid = o.shmid !== undefined && o.shmid >= 0 ? o.shmid : shmget(checkKey(o.key), 1, 0);
         shmRemove(shmid);
       }
@@ -401,15 +461,17 @@ export class Region {
       if (code !== 'ENOENT' && code !== 'EINVAL' && code !== 'EIDRM') throw e;
     }
     const id =
-      backend === 'posix'
-        ? o.name?.startsWith('/')
-          ? o.name
-          : `/${o.name}`
-        : backend === 'file'
-          ? (o.path ?? o.name)
-          : o.key !== undefined
-            ? `key 0x${(o.key >>> 0).toString(16).padStart(8, '0')}`
-            : `shmid ${o.shmid}`;
+      backend === 'win32'
+        ? o.name && win32ObjectName(o.name)
+        : backend === 'posix'
+          ? o.name?.startsWith('/')
+            ? o.name
+            : `/${o.name}`
+          : backend === 'file'
+            ? (o.path ?? o.name)
+            : o.key !== undefined
+              ? `key 0x${(o.key >>> 0).toString(16).padStart(8, '0')}`
+              : `shmid ${o.shmid}`;
     if (id) forgetCreated(backend, id);
   }
 }
@@ -423,7 +485,7 @@ function inferBackend(o: {
 }): Backend {
   if (o.key !== undefined || o.shmid !== undefined) return 'sysv';
   if (o.path !== undefined) return 'file';
-  if (o.name !== undefined) return 'posix';
+  if (o.name !== undefined) return onWindows ? 'win32' : 'posix';
   return 'memfd';
 }
 

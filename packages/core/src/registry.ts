@@ -10,11 +10,12 @@ import {
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, listSysv, shmRemove, shmUnlink } from '@shm/native';
+import { win32MappingExists, win32ObjectName } from './win32/region-win32.js';
 
 /** What the registry remembers about an object this library created. */
 export interface RegistryEntry {
-  backend: 'memfd' | 'posix' | 'file' | 'sysv';
-  /** '/name', a path, 'key 0x...' */
+  backend: 'memfd' | 'posix' | 'file' | 'sysv' | 'win32';
+  /** '/name', a path, 'key 0x...', or on Windows the section name 'Local\\shm-<name>' */
   id: string;
   name?: string | undefined;
   key?: number | undefined;
@@ -117,6 +118,8 @@ function readEntries(): RegistryEntry[] {
 function exists(e: RegistryEntry): boolean {
   if (e.backend === 'posix') return process.platform === 'linux' ? existsSync(`/dev/shm${e.id}`) : true;
   if (e.backend === 'file') return existsSync(e.id);
+  // A section exists while some process holds it: opening it (briefly) is the only way to ask.
+  if (e.backend === 'win32') return win32MappingExists(e.id);
   if (e.backend === 'sysv') {
     return listSysv().some(
       (s) => s.kind === 'shm' && (e.shmid !== undefined ? s.id === e.shmid : s.key === e.key),
@@ -161,6 +164,7 @@ function removeObject(e: RegistryEntry): void {
     else if (p.backend === 'file' && p.name) ignore(() => unlinkSync(p.name!));
     else if (p.backend === 'sysv' && p.shmid !== undefined) ignore(() => shmRemove(p.shmid!));
   }
+  // A 'win32' section cannot be removed: it goes when the processes holding it close it; only the entry goes here.
   if (e.backend === 'posix') ignore(() => shmUnlink(e.id));
   else if (e.backend === 'file') ignore(() => unlinkSync(e.id));
   else if (e.backend === 'sysv') {
@@ -177,10 +181,26 @@ export function remove(idOrKey: string | number): boolean {
   const want =
     typeof idOrKey === 'number' ? `key 0x${(idOrKey >>> 0).toString(16).padStart(8, '0')}` : idOrKey;
   const alt = typeof idOrKey === 'string' && !idOrKey.startsWith('/') ? `/${idOrKey}` : want;
-  const e = readEntries().find((x) => x.id === want || x.id === alt || x.name === idOrKey);
+  const e = readEntries().find(
+    (x) =>
+      x.id === want ||
+      x.id === alt ||
+      x.name === idOrKey ||
+      (x.backend === 'win32' && x.id === sectionOf(idOrKey)),
+  );
   if (!e) return false;
   removeObject(e);
   return true;
+}
+
+/** The section name a region name stands for on Windows ('cfg' -> 'Local\\shm-cfg'), or undefined. */
+function sectionOf(idOrKey: string | number): string | undefined {
+  if (typeof idOrKey !== 'string') return undefined;
+  try {
+    return win32ObjectName(idOrKey);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

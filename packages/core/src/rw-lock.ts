@@ -1,14 +1,6 @@
-import {
-  futexWait,
-  futexWaitAsync,
-  futexWake,
-  isAlive,
-  pidNamespace,
-  ShmError,
-  startTimeOf,
-  threadId,
-} from '@shm/native';
+import { isAlive, pidNamespace, ShmError, startTimeOf, threadId } from '@shm/native';
 import type { Region } from './region.js';
+import { wordWait, wordWaitAsync, wordWake } from './word-wait.js';
 
 // Layout of one lock, in 32-bit words from its (64-byte aligned) offset. docs/architecture/locks.md explains it.
 const W = 0; // exclusive owner: the holder's thread id, 0 when free
@@ -53,7 +45,7 @@ const SPIN_DEFAULT = 100;
  * A reader/writer lock in shared memory, for processes and worker threads.
  *
  * Fast path: one CAS (exclusive) or one atomic OR (shared) on the mapped words, no native call. Waiters spin
- * briefly, then sleep on a shared futex. The exclusive owner word holds the owner's thread id and each shared
+ * briefly, then sleep on a shared futex (on Windows, a named event per word: see word-wait.ts). The exclusive owner word holds the owner's thread id and each shared
  * holder sets its own bit in a slot bitmap, so a holder that dies (SIGKILL included) is found by a waiter's
  * liveness check (a zombie counts as dead; start times guard against id reuse) and its hold is taken over:
  * the acquirer gets LockStatus.OwnerDied. Writers have preference: a waiting writer keeps new readers out.
@@ -148,7 +140,7 @@ export class RwLock {
     const a = this.#a;
     const b = this.#b;
     Atomics.store(a, b + W, 0);
-    if (Atomics.load(a, b + W_WAITERS) > 0) futexWake(this.#region.mapping, (b + W) * 4, 0);
+    if (Atomics.load(a, b + W_WAITERS) > 0) wordWake(this.#region, (b + W) * 4);
   }
 
   #lockSlow(timeoutMs: number | undefined): LockStatus {
@@ -188,7 +180,7 @@ export class RwLock {
     Atomics.add(a, b + W_WAITERS, 1);
     try {
       if (Atomics.load(a, b + W) !== w) return 0;
-      return futexWait(this.#region.mapping, (b + W) * 4, w, Math.min(left, this.#pollMs)) === 1 ? 1 : 0;
+      return wordWait(this.#region, (b + W) * 4, w, Math.min(left, this.#pollMs)) === 1 ? 1 : 0;
     } finally {
       Atomics.sub(a, b + W_WAITERS, 1);
     }
@@ -224,8 +216,7 @@ export class RwLock {
       Atomics.add(a, b + R_WAITERS, 1);
       const seq = Atomics.load(a, b + R_SEQ);
       let r = 0;
-      if (!this.#noReaders())
-        r = futexWait(this.#region.mapping, (b + R_SEQ) * 4, seq, Math.min(left, this.#pollMs));
+      if (!this.#noReaders()) r = wordWait(this.#region, (b + R_SEQ) * 4, seq, Math.min(left, this.#pollMs));
       Atomics.sub(a, b + R_WAITERS, 1);
       if (r === 1 && this.#reclaimDeadReaders()) died = true;
     }
@@ -275,7 +266,7 @@ export class RwLock {
     Atomics.and(a, word, ~bit);
     if (Atomics.load(a, b + R_WAITERS) > 0) {
       Atomics.add(a, b + R_SEQ, 1);
-      futexWake(this.#region.mapping, (b + R_SEQ) * 4, 0);
+      wordWake(this.#region, (b + R_SEQ) * 4);
     }
   }
 
@@ -299,7 +290,7 @@ export class RwLock {
       const r = this.#sleepOnW(w, left);
       if (r === 1 && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, 0) === w) {
         died = true;
-        if (Atomics.load(a, b + W_WAITERS) > 0) futexWake(this.#region.mapping, (b + W) * 4, 0);
+        if (Atomics.load(a, b + W_WAITERS) > 0) wordWake(this.#region, (b + W) * 4);
       }
     }
     this.#shared = 1;
@@ -370,8 +361,7 @@ export class RwLock {
       const timedOut = await this.#waitAsync(this.#b + W, W_WAITERS, w, Math.min(left, this.#pollMs));
       if (timedOut && this.#writerDead(w) && Atomics.compareExchange(this.#a, this.#b + W, w, 0) === w) {
         died = true;
-        if (Atomics.load(this.#a, this.#b + W_WAITERS) > 0)
-          futexWake(this.#region.mapping, (this.#b + W) * 4, 0);
+        if (Atomics.load(this.#a, this.#b + W_WAITERS) > 0) wordWake(this.#region, (this.#b + W) * 4);
       }
     }
   }
@@ -383,7 +373,7 @@ export class RwLock {
     Atomics.add(a, b + counter, 1);
     try {
       if (Atomics.load(a, index) !== value) return false;
-      return (await futexWaitAsync(this.#region.mapping, index * 4, value, ms)) === 1;
+      return (await wordWaitAsync(this.#region, index * 4, value, ms)) === 1;
     } finally {
       Atomics.sub(a, b + counter, 1);
     }

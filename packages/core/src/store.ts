@@ -1,14 +1,6 @@
 import { randomInt } from 'node:crypto';
-import {
-  closedError,
-  futexWait,
-  futexWake,
-  processId,
-  ShmError,
-  ShmSystemError,
-  shmget,
-  sysvFlags,
-} from '@shm/native';
+import { closedError, processId, ShmError, shmget, sysvFlags } from '@shm/native';
+import { isExistsError, isNotFoundError } from './error-codes.js';
 import { type Backend, Region, type RegionOptions } from './region.js';
 import { addObjectRemover } from './registry.js';
 import { LOCK_BYTES, LockStatus, RwLock } from './rw-lock.js';
@@ -16,6 +8,7 @@ import type { Serializer } from './serializer.js';
 import { getSerializer } from './serializers/get-serializer.js';
 import { serializerId } from './serializers/serializer-id.js';
 import { serializerMismatchError } from './serializers/serializer-mismatch-error.js';
+import { wordWait, wordWake } from './word-wait.js';
 
 // Head segment layout (bytes). docs/architecture/store.md draws it.
 const H_MAGIC = 0; // u32 'SHMS'
@@ -55,7 +48,7 @@ const C_DATA = 64;
 const STORE_MAGIC = 0x534d4853; // 'SHMS'
 const CHAIN_MAGIC = 0x434d4853; // 'SHMC'
 const FORMAT_VERSION = 1;
-const BACKEND_CODES: Record<Backend, number> = { memfd: 1, posix: 2, file: 3, sysv: 4 };
+const BACKEND_CODES: Record<Backend, number> = { memfd: 1, posix: 2, file: 3, sysv: 4, win32: 5 };
 const MIN_SEG = 64 * 1024;
 const SERIAL_MASK = 0x3fffffff;
 /** Readers retry an optimistic copy this many times before taking the shared lock to read. */
@@ -313,7 +306,7 @@ export class Store {
       const v = Atomics.load(this.#i32, H_STARVED >> 2);
       const left = deadline - performance.now();
       if (v === 0 || left <= 0) return;
-      futexWait(this.region.mapping, H_STARVED, v, left);
+      wordWait(this.region, H_STARVED, v, left);
     }
   }
 
@@ -416,8 +409,10 @@ export class Store {
       try {
         region = Region.create({ ...o, size, exclusive: true, register: false, populate: true });
       } catch (e) {
-        if (!(ShmSystemError.isInstance(e) && e.code === 'EEXIST')) throw e;
-        Region.remove(o); // left by a writer that died: it was never part of a committed value
+        if (!isExistsError(e)) throw e;
+        // Left by a writer that died: it was never part of a committed value. (A Windows section cannot be
+        // removed, but one left by a dead writer is gone already unless a reader still maps it.)
+        Region.remove(o);
         region = Region.create({ ...o, size, exclusive: true, register: false, populate: true });
       }
     }
@@ -437,6 +432,8 @@ export class Store {
     const base = this.region.name!;
     if (this.#backend === 'posix') return { backend: 'posix', name: `${base}.${gen}` };
     if (this.#backend === 'file') return { backend: 'file', path: `${base}.${gen}` };
+    // Windows: a segment another process must open needs a name (there is no private id as with SysV).
+    if (this.#backend === 'win32') return { backend: 'win32', name: `${base}.seg${gen}` };
     return { backend: 'sysv', shmid: gen };
   }
 
@@ -480,7 +477,7 @@ export class Store {
       region = Region.open({ ...this.#segOptions(gen), populate: !forWrite });
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'EINVAL' || code === 'EIDRM' || code === 'ERR_SHM_BAD_FORMAT')
+      if (isNotFoundError(e) || code === 'EINVAL' || code === 'EIDRM' || code === 'ERR_SHM_BAD_FORMAT')
         return undefined;
       throw e;
     }
@@ -544,7 +541,7 @@ export class Store {
       }
     } finally {
       Atomics.sub(i32, H_STARVED >> 2, 1);
-      futexWake(this.region.mapping, H_STARVED, 0);
+      wordWake(this.region, H_STARVED);
     }
   }
 
@@ -620,7 +617,7 @@ export class Store {
         const seg = this.#segment(gen, size, false);
         if (!seg) {
           if (Atomics.load(i32, seqIndex) !== seq) return undefined;
-          throw this.#formatError(`chained segment ${j} (id ${gen}) is missing or is not part of this store`);
+          throw this.#missingSegment(j, gen);
         }
         const n = Math.min(size - C_DATA, len - off);
         out.set(seg.bytes.subarray(C_DATA, C_DATA + n), off);
@@ -746,6 +743,18 @@ export class Store {
     if (this.#closed) throw closedError(`Store ${this.name}`);
   }
 
+  #missingSegment(j: number, gen: number): ShmError {
+    if (this.#backend === 'win32') {
+      // Not corruption: a pagefile-backed section vanishes when the last process mapping it closes it.
+      return new ShmError(
+        'ERR_SHM_NOT_FOUND',
+        `${this.name}: chained segment ${j} (${this.region.name}.seg${gen}) of the current value is gone: on Windows a segment lives only while a process maps it, and every process that did closed it before this one read the value (use a file-backed store, or a larger inlineCapacity, for values that must outlive their writer)`,
+        { target: this.name },
+      );
+    }
+    return this.#formatError(`chained segment ${j} (id ${gen}) is missing or is not part of this store`);
+  }
+
   #formatError(what: string): ShmError {
     return new ShmError('ERR_SHM_BAD_FORMAT', `${this.name}: corrupt store: ${what}`, { target: this.name });
   }
@@ -819,8 +828,12 @@ export class Store {
 // Registry cleanup of a store removes its chained segments too.
 addObjectRemover((e) => {
   if (e.backend === 'memfd') return false;
-  const where =
-    e.backend === 'sysv' ? { key: e.key ?? 0 } : e.backend === 'file' ? { path: e.id } : { name: e.id };
+  const where: StoreOptions =
+    e.backend === 'sysv'
+      ? { key: e.key ?? 0 }
+      : e.backend === 'file'
+        ? { path: e.id }
+        : { backend: e.backend, name: e.id };
   let store: Store;
   try {
     store = Store.open({ ...where, register: false, pollMs: 5 });

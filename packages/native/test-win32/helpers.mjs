@@ -1,12 +1,13 @@
-// Shared by the Windows suite: loads @shm/native compiled to plain JS (tools/windows/run-tests.sh builds it into
-// SHM_NATIVE_DIST with tsc, and points SHM_NATIVE_PATH at the MinGW-built addon), names, and command-driven peers.
+// Shared by the Windows suite: loads @shm/native compiled to plain JS (tools/windows/stage-js.sh builds it, and
+// run-tests.sh points SHM_NATIVE_DIST at it and SHM_NATIVE_PATH at the MinGW-built addon), names, and peers.
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist =
-  process.env.SHM_NATIVE_DIST ?? join(here, '..', '..', '..', 'tools', 'windows', '.cache', 'native-dist');
+  process.env.SHM_NATIVE_DIST ??
+  join(here, '..', '..', '..', 'tools', 'windows', '.cache', 'js', 'node_modules', '@shm', 'native', 'dist');
 
 /** The @shm/native module (the compiled src/index.ts). */
 export const native = await import(pathToFileURL(join(dist, 'index.js')).href);

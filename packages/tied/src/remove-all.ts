@@ -3,12 +3,15 @@ import { basename, dirname, join } from 'node:path';
 import { Region, registry, Store } from '@shm/core';
 import { DEFAULT_NAMESPACE } from './tie-options.js';
 import { openNodes } from './var-node.js';
+import { forgetWin32Namespace } from './win32/forget-namespace.js';
 
 /**
  * Removes every variable of a namespace, named and anonymous, with their nested and chained segments, whether or not
  * a process still uses them (IPC::Shareable's clean_up_all, for a whole namespace): for tests, uninstall scripts and
  * after crashes. Finds POSIX objects by listing /dev/shm (Linux), files by listing the swapfile's folder, and SysV
- * variables through the @shm registry. Returns the names removed.
+ * variables through the @shm registry. Returns the names removed. On Windows a named section cannot be deleted while
+ * another process holds it: this process lets go of the namespace's sections (which vanish when the other processes
+ * untie them too) and returns the names of those still held somewhere; files (swapfile) are deleted as elsewhere.
  */
 export function removeAll(opts: { namespace?: string; swapfile?: string } = {}): string[] {
   const ns = opts.namespace ?? DEFAULT_NAMESPACE;
@@ -38,6 +41,8 @@ export function removeAll(opts: { namespace?: string; swapfile?: string } = {}):
         removed.push(join(dir, f));
       }
     }
+  } else if (process.platform === 'win32') {
+    removed.push(...forgetWin32Namespace(ns));
   } else if (existsSync('/dev/shm')) {
     const prefix = `${ns}.`;
     for (const f of readdirSync('/dev/shm')) {

@@ -10,7 +10,8 @@ export interface TieOptions {
   name?: string;
   /**
    * Groups variables (Win32::MMF::Shareable). Every segment of the namespace is named `<namespace>.…` in
-   * /dev/shm, so removeAll({ namespace }) finds them. Default 'shareable'.
+   * /dev/shm (on Windows, the pagefile section `Local\shm-<namespace>.…`), so removeAll({ namespace }) finds
+   * them. Default 'shareable'.
    */
   namespace?: string;
   /**
@@ -19,8 +20,9 @@ export interface TieOptions {
    */
   size?: number;
   /**
-   * Win32::MMF::Shareable's backing file. On Linux and macOS there is one file per variable: the namespace's
-   * segments become files whose paths start with `<swapfile>.` (they survive a reboot), instead of /dev/shm objects.
+   * Win32::MMF::Shareable's backing file. There is one file per variable: the namespace's segments become files
+   * whose paths start with `<swapfile>.` (they survive a reboot), instead of /dev/shm objects. On Windows this is
+   * what makes a namespace persist: without it, its sections vanish when the last process using them exits.
    */
   swapfile?: string;
   /** A SysV key (IPC::Shareable): the variable's head lives in the SysV segment with this key. Nested values still use the namespace. */
@@ -48,8 +50,9 @@ export interface TieOptions {
 /** Settings shared by a variable and everything nested in it. */
 export interface Space {
   namespace: string;
-  /** Prefix of every segment name: `/ns` (POSIX shm) or the swapfile path. */
+  /** Prefix of every segment name: `/ns` (POSIX shm; on Windows the section `Local\shm-ns`) or the swapfile path. */
   base: string;
+  /** 'posix' stands for the platform's named shared memory: POSIX shm, or a pagefile section on Windows. */
   backend: 'posix' | 'file';
   mode: number;
   serializer: Serializer;

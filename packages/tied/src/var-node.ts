@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { isAlive, LockStatus, ShmError, Store, type StoreOptions, serializerId } from '@shm/core';
+import {
+  isAlive,
+  isExistsError,
+  isNotFoundError,
+  LockStatus,
+  ShmError,
+  Store,
+  type StoreOptions,
+  serializerId,
+} from '@shm/core';
 import {
   type Envelope,
   emptyOf,
@@ -98,7 +107,7 @@ export class VarNode {
     try {
       store = Store.open(VarNode.#storeOptions(id, space));
     } catch (e) {
-      if (isCode(e, 'ENOENT', 'EIDRM', 'EINVAL')) return undefined;
+      if (isNotFoundError(e) || isCode(e, 'EIDRM', 'EINVAL')) return undefined;
       throw e;
     }
     return VarNode.#adopt(id, space, store, expect, name);
@@ -152,14 +161,14 @@ export class VarNode {
       try {
         store = Store.open(opts);
       } catch (e) {
-        if (!isCode(e, 'ENOENT') || !o.create) throw e;
+        if (!isNotFoundError(e) || !o.create) throw e;
       }
     }
     if (!store) {
       try {
         store = Store.create({ ...opts, exclusive: true });
       } catch (e) {
-        if (!isCode(e, 'EEXIST') || o.exclusive) throw e;
+        if (!isExistsError(e) || o.exclusive) throw e;
         store = Store.open(opts);
       }
     }
@@ -167,11 +176,14 @@ export class VarNode {
     let died = false;
     const env: Envelope = { t: kind, l: 0, h: [], v: init };
     try {
+      // Windows cannot delete a section: a variable removed while another process still has it tied keeps its
+      // section, marked gone, until that process unties it. Creating the name again re-creates it in place.
+      const revive = o.create && store.region.backend === 'win32' && store.serial !== 0 && isGone(store);
       // Only a variable nobody has written yet needs the lock (a creator, or an opener racing it).
-      if (store.serial === 0) {
+      if (store.serial === 0 || revive) {
         store.update<Envelope>((cur, info) => {
           died = info.ownerDied;
-          if (cur !== undefined) return undefined;
+          if (cur !== undefined && !(revive && cur.gone)) return undefined;
           used = true;
           return env;
         });
@@ -207,7 +219,7 @@ export class VarNode {
           register: false,
         });
       } catch (e) {
-        if (isCode(e, 'EEXIST') && attempt < 5) continue;
+        if (isExistsError(e) && attempt < 5) continue;
         throw e;
       }
       try {
@@ -522,6 +534,16 @@ export class VarNode {
       lock: { ...d.lock, heldHere: this.userLock === 2 ? 'write' : this.userLock === 1 ? 'read' : 'none' },
       cache: { serial: this.#serial, ...this.stats },
     };
+  }
+}
+
+/** The store holds a removed variable's mark (decoding errors are left for #adopt to report). */
+function isGone(store: Store): boolean {
+  try {
+    const env = store.getValue<Envelope>();
+    return typeof env === 'object' && env !== null && env.gone === true;
+  } catch {
+    return false;
   }
 }
 
