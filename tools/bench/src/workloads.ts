@@ -13,6 +13,41 @@ export const WAIT_MS = 60_000;
 
 type Op = () => unknown;
 
+/** How long a poller spins between sleeps (ms). */
+export const SPIN_MS = 0.05;
+/** How long it sleeps after each spin (ms; the kernel adds its timer slack, ~50 µs). */
+export const SLEEP_MS = 0.02;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * The pacing of a polling loop: call miss() after every check that did not find the value. A poller spins for
+ * SPIN_MS (a value that arrives within microseconds is seen within microseconds), then sleeps SLEEP_MS, and so
+ * on: two polling processes on a busy 2-CPU machine thus leave each other a CPU instead of spinning until the
+ * scheduler preempts them (a 4 ms time slice here). The pacing is by time, so the Perl poller, whose checks are
+ * slower, paces alike (perl-sharelite-side.pl).
+ */
+export class Poll {
+  readonly #deadline: number;
+  #spinUntil: number;
+  #misses = 0;
+
+  constructor(deadline: number) {
+    this.#deadline = deadline;
+    this.#spinUntil = performance.now() + SPIN_MS;
+  }
+
+  /** @returns true once the deadline passed (the caller throws, naming what it waited for). */
+  miss(): boolean {
+    if ((++this.#misses & 31) !== 0) return false;
+    const now = performance.now();
+    if (now < this.#spinUntil) return false;
+    if (now > this.#deadline) return true;
+    Atomics.wait(sleeper, 0, 0, SLEEP_MS);
+    this.#spinUntil = performance.now() + SPIN_MS;
+    return false;
+  }
+}
+
 function isPromise(x: unknown): x is Promise<unknown> {
   return x instanceof Promise;
 }
@@ -46,13 +81,17 @@ async function timed(op: Op, ms: number, maxOps: number | undefined): Promise<Ti
   return phase(op, ms, maxOps ?? Number.POSITIVE_INFINITY);
 }
 
-/** Returns the first fetched value with seq >= `seq`, polling fetch() (the default Endpoint.waitFor). */
+/**
+ * Returns the first fetched value with seq >= `seq`, polling fetch() (the default Endpoint.waitFor). An
+ * asynchronous fetch (a network round trip) is its own pacing.
+ */
 export function pollFetch(ep: Endpoint, seq: number, deadline: number): Value | Promise<Value> {
-  for (let i = 0; ; i++) {
+  const poll = new Poll(deadline);
+  for (;;) {
     const r = ep.fetch();
     if (isPromise(r)) return pollFetchAsync(ep, r, seq, deadline);
     if (seqOf(r) >= seq) return r;
-    if ((i & 255) === 255 && performance.now() > deadline) throw waitTimeout(seq, r);
+    if (poll.miss()) throw waitTimeout(seq, r);
   }
 }
 

@@ -2,7 +2,7 @@ import { Store } from '@shm/core';
 import { msgpack } from '@shm/serializer-msgpack';
 import type { Endpoint, NodeContender } from '../contender.js';
 import { byteLength, type PayloadKind, type SmallObject, seqOf, type Value } from '../payload.js';
-import { waitTimeout } from '../workloads.js';
+import { Poll, waitTimeout } from '../workloads.js';
 
 /** @shm/core's Store: one named store (POSIX shm) per payload kind. */
 export const coreStore: NodeContender = {
@@ -28,14 +28,15 @@ export const coreStore: NodeContender = {
 
 function waitSerial(s: Store, fetch: () => Value, seq: number, deadline: number): Value {
   let serial = -1;
-  for (let i = 0; ; i++) {
+  const poll = new Poll(deadline);
+  for (;;) {
     const now = s.serial;
     if (now !== serial) {
       serial = now;
       const v = fetch();
       if (seqOf(v) >= seq) return v;
     }
-    if ((i & 1023) === 1023 && performance.now() > deadline) throw waitTimeout(seq, fetch());
+    if (poll.miss()) throw waitTimeout(seq, fetch());
   }
 }
 

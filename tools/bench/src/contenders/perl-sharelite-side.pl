@@ -8,7 +8,7 @@ use IPC::ShareLite;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use Storable qw(freeze thaw);
-use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC);
+use Time::HiRes qw(clock_gettime usleep CLOCK_MONOTONIC);
 
 my $json  = JSON::PP->new->canonical;
 my $STOP  = 0x7fffffff;
@@ -63,18 +63,25 @@ sub fetch_value {
   return $kind eq 'object' ? thaw($raw) : $raw;
 }
 
-# Polls version() (a read of the header, no semaphore) and fetches when it moves.
+# Polls version() (a read of the header, no semaphore) and fetches when it moves. Paced like workloads.ts Poll:
+# spins of 50 us between sleeps of 20 us (the clock is read every 4 misses: a check costs more here).
 sub wait_for {
   my ( $kind, $seq ) = @_;
   my ( $s, $version, $deadline ) = ( $share{$kind}, -1, now_ms() + $WAIT );
-  for ( my $i = 0 ; ; $i++ ) {
+  my $spin_until = now_ms() + 0.05;
+  for ( my $i = 1 ; ; $i++ ) {
     my $now = $s->version;
     if ( $now != $version ) {
       $version = $now;
       my $v = fetch_value($kind);
       return $v if seq_of( $kind, $v ) >= $seq;
     }
-    die "Timed out waiting for a value with seq >= $seq\n" if ( $i & 1023 ) == 1023 && now_ms() > $deadline;
+    next if $i & 3;
+    my $t = now_ms();
+    next if $t < $spin_until;
+    die "Timed out waiting for a value with seq >= $seq\n" if $t > $deadline;
+    usleep(20);
+    $spin_until = now_ms() + 0.05;
   }
 }
 

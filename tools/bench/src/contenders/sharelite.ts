@@ -2,7 +2,7 @@ import { msgpack } from '@shm/serializer-msgpack';
 import { ShareLite } from '@shm/sharelite';
 import type { Endpoint, NodeContender } from '../contender.js';
 import { byteLength, seqOf, type Value } from '../payload.js';
-import { waitTimeout } from '../workloads.js';
+import { Poll, waitTimeout } from '../workloads.js';
 
 /** Segment size for a payload: the whole value in one segment (the header takes 16 bytes). */
 export function shareLiteSegment(bytes: number): number {
@@ -36,14 +36,15 @@ export const sharelite: NodeContender = {
       fetch,
       waitFor(seq, deadline) {
         let version = -1;
-        for (let i = 0; ; i++) {
+        const poll = new Poll(deadline);
+        for (;;) {
           const now = share.version();
           if (now !== version) {
             version = now;
             const v = fetch();
             if (seqOf(v) >= seq) return v;
           }
-          if ((i & 1023) === 1023 && performance.now() > deadline) throw waitTimeout(seq, fetch());
+          if (poll.miss()) throw waitTimeout(seq, fetch());
         }
       },
       close: () => (role === 'a' ? share.destroy() : share.close()),

@@ -1,7 +1,7 @@
 import { removeAll, ScalarRef, tie, tied, untie } from '@shm/tied';
 import type { Endpoint, NodeContender } from '../contender.js';
 import { byteLength, seqOf, type Value } from '../payload.js';
-import { waitTimeout } from '../workloads.js';
+import { Poll, waitTimeout } from '../workloads.js';
 
 /** @shm/tied: one named tied scalar (`tie(new ScalarRef(), name)`) per payload kind, in its own namespace. */
 export const tiedScalar: NodeContender = {
@@ -30,14 +30,15 @@ export const tiedScalar: NodeContender = {
       fetch,
       waitFor(seq, deadline) {
         let serial = -1;
-        for (let i = 0; ; i++) {
+        const poll = new Poll(deadline);
+        for (;;) {
           const now = t.serial;
           if (now !== serial) {
             serial = now;
             const v = fetch();
             if (v !== undefined && seqOf(v) >= seq) return v;
           }
-          if ((i & 1023) === 1023 && performance.now() > deadline) throw waitTimeout(seq, fetch());
+          if (poll.miss()) throw waitTimeout(seq, fetch());
         }
       },
       close() {
