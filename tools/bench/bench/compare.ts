@@ -166,7 +166,8 @@ ${mdNotes.length ? `\n${mdNotes.map((x, i) => `[${i + 1}] ${x}`).join('\n')}\n` 
   (about 100 bytes as JSON), and 64 B, 4 KB, 64 KB and 1 MB of bytes. Every value carries a sequence number (the
   object's \`id\`, the first and last 4 bytes of a byte value) that the readers check.
 - **store**: process A stores a new value (the next sequence number) in a loop; B has the value open and does
-  nothing, except for \`process.send\`, where B receives every value (a store is done when B has it).
+  nothing, except for \`process.send\`, where B receives and decodes every value (the loop ends, and the time
+  stops, when B has them all).
 - **fetch**: A stored the value and waits; B fetches the whole latest value in a loop and checks its size and that
   its sequence number never goes back. A library that keeps a decoded copy and checks with one atomic load whether
   it is still current (\`@shm/core\`'s \`getValue\`, \`@shm/tied\`) answers from that copy: that is what it is
