@@ -10,7 +10,8 @@ export interface ChartOptions {
   contenders: readonly { id: string; label: string }[];
   results: Results;
   kindLabel(k: PayloadKind): string;
-  subtitle: string;
+  /** Lines under the title: what ran, on what. */
+  subtitle: string[];
 }
 
 /**
@@ -59,7 +60,9 @@ export async function renderChart(o: ChartOptions): Promise<string> {
             field: 'median',
             type: 'quantitative' as const,
             scale: { type: 'log' as const },
+            stack: null, // side by side (xOffset), not stacked: a stack on a log scale starts at log(0)
             title: higherIsBetter(w) ? 'operations/s (log, higher is better)' : 'µs (log, lower is better)',
+            axis: { format: '~s', grid: true, tickCount: 6 },
           },
           tooltip: [{ field: 'contender' }, { field: 'median', format: '.3s' }],
         },
@@ -76,12 +79,17 @@ export async function renderChart(o: ChartOptions): Promise<string> {
       text: '@shm side by side: two processes, median of the runs (the rule spans the slowest and fastest run)',
       subtitle: o.subtitle,
       anchor: 'start',
+      fontSize: 15,
+      subtitleFontSize: 11,
     },
     background: 'white',
     padding: 12,
     data: { values: rows },
     vconcat: o.workloads.map(panel),
-    config: { legend: { orient: 'top', columns: 5 }, font: 'Helvetica, Arial, sans-serif' },
+    config: {
+      legend: { orient: 'top', columns: 5, labelLimit: 0, labelFontSize: 12, symbolType: 'square' },
+      font: 'Helvetica, Arial, sans-serif',
+    },
   } as TopLevelSpec;
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
