@@ -217,9 +217,14 @@ ${mdNotes.length ? `\n${mdNotes.map((x, i) => `[${i + 1}] ${x}`).join('\n')}\n` 
   built to do, and what a reader of a value that changes less often than it is read gets.
 - **hand-off latency**: ping-pong between A and B through the value itself: A stores sequence number s, B polls
   until it sees s and stores s + 1, A polls until it sees s + 1. The figure is the round trip divided by 2 (both
-  directions carry the whole value, so no shared clock is needed). Polling spins on a CPU in both processes; on
-  this 2-vCPU machine with other work running, a process that spins can be descheduled, which shows in the
-  slowest runs.
+  directions carry the whole value, so no shared clock is needed). Every poller (the Perl one too) spins for 50 µs,
+  then sleeps 20 µs (a futex wait, \`usleep\` in Perl), and so on: two pure spinners on this busy 2-vCPU machine
+  waited out each other's 4 ms time slices. So a small value's hand-off costs about one wake-up of a sleeping
+  process here (tens of µs) for the polling contenders and for \`process.send\`, whose receiver sleeps in the event
+  loop; on an idle machine the shared-memory ones hand off within a few µs.
+- **n/a**: none of the contenders needs one. IPC::ShareLite stores bytes, so the Perl side freezes the object
+  with Storable (its documented way); \`process.send\` with JSON carries bytes as base64; every other contender
+  takes the object through msgpack or its own encoding.
 - Every contender was verified in the first run: a value stored in each process is fetched whole and equal in the
   other (\`tools/bench/test/adapters.test.ts\` checks the same with \`npm test\`).
 
