@@ -11,15 +11,22 @@ export interface RedisServer {
 }
 
 const running = new Set<RedisServer>();
-// Whatever happens to this process (an exception, Ctrl-C), the servers it started go with it.
-process.on('exit', () => {
-  for (const s of running) s.child.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
+let hooked = false;
+
+/** Whatever happens to this process (an exception, Ctrl-C), the servers it started go with it. */
+function killServersOnExit(): void {
+  if (hooked) return;
+  hooked = true;
+  const killAll = () => {
     for (const s of running) s.child.kill('SIGKILL');
-    process.exit(130);
-  });
+  };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
 }
 
 /** The redis-server binary's version, or undefined when it is not installed. */
@@ -66,6 +73,7 @@ export async function startRedis(dir: string): Promise<RedisServer> {
       'redis-server is not installed: run `bash tools/scripts/bootstrap.sh` as root (or apt-get install redis-server)',
     );
   }
+  killServersOnExit();
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
