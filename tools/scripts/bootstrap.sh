@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the project needs on a fresh Debian/Ubuntu machine with only Node >= 20 and npm:
-# pnpm, the Perl modules the interop tests and benchmarks run against, the dependencies and the native addon.
+# pnpm, the Perl modules the interop tests and benchmarks run against, redis-server (the side-by-side benchmark
+# and its test start one), the dependencies and the native addon.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,13 +24,14 @@ fi
 missing=()
 perl -MIPC::ShareLite -e1 2>/dev/null || missing+=(libipc-sharelite-perl)
 perl -MIPC::Shareable -e1 2>/dev/null || missing+=(libipc-shareable-perl)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing ${missing[*]} (the real Perl modules the interop tests talk to)"
+    say "installing ${missing[*]} (the real Perl modules the interop tests talk to; Redis for tools/bench)"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    say "warning: ${missing[*]} missing and not root: the Perl interop tests will fail (sudo apt-get install ${missing[*]})"
+    say "warning: ${missing[*]} missing and not root: the Perl interop and tools/bench tests will fail (sudo apt-get install ${missing[*]})"
   fi
 fi
 
