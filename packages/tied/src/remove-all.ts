@@ -8,7 +8,7 @@ import { openNodes } from './var-node.js';
  * Removes every variable of a namespace, named and anonymous, with their nested and chained segments, whether or not
  * a process still uses them (IPC::Shareable's clean_up_all, for a whole namespace): for tests, uninstall scripts and
  * after crashes. Finds POSIX objects by listing /dev/shm (Linux), files by listing the swapfile's folder, and SysV
- * variables through the @shm registry. Returns the names removed.
+ * variables through the `@shm` registry. Returns the names removed.
  */
 export function removeAll(opts: { namespace?: string; swapfile?: string } = {}): string[] {
   const ns = opts.namespace ?? DEFAULT_NAMESPACE;
