@@ -45,6 +45,7 @@ export type Backend = 'memfd' | 'posix' | 'file' | 'sysv' | 'win32';
 
 const onWindows = process.platform === 'win32';
 
+/** Where a region lives and how to create or open it (`Region.create`, `Region.open`, `Region.fromFd`; also the base of `StoreOptions`). */
 export interface RegionOptions {
   /**
    * Default: 'sysv' with a key, 'file' with a path, 'posix' with a name ('win32' on Windows), 'memfd' with neither
@@ -72,6 +73,7 @@ export interface RegionOptions {
   exclusive?: boolean;
   /** Permission bits for a new object. Default 0o600 (owner only). */
   mode?: number;
+  /** Map read-only (for inspection: writing through a view would crash the process). Default false. */
   readonly?: boolean;
   /** Fault every page in at creation (faster first writes, slower creation). */
   populate?: boolean;
@@ -94,14 +96,19 @@ let anonCounter = 0;
  * close(), every access through the region throws ERR_SHM_CLOSED and the views have length 0.
  */
 export class Region {
+  /** Where the memory comes from. */
   readonly backend: Backend;
   /** Human-readable identity: '/name', a path, 'key 0x...' or 'memfd:...'. */
   readonly id: string;
+  /** Bytes mapped (for an opened object: its real size). */
   readonly size: number;
   /** True if this call created the object. */
   readonly created: boolean;
+  /** The POSIX shm name ('/name') or the file path; undefined for SysV and memfd. */
   readonly name: string | undefined;
+  /** The SysV key; undefined for other backends. */
   readonly key: number | undefined;
+  /** The SysV segment id, or -1 for other backends. */
   readonly shmid: number;
   /** The fd (memfd, posix, file) or -1. Children can receive it through stdio (memfd/posix/file). */
   readonly fd: number;
@@ -391,6 +398,7 @@ export class Region {
     });
   }
 
+  /** True once `close()` (or `destroy()`) ran. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -401,6 +409,7 @@ export class Region {
     return this.#mapping;
   }
 
+  /** The mapped memory as an ArrayBuffer (no copy). ERR_SHM_CLOSED after close(). */
   get buffer(): ArrayBuffer {
     if (this.#closed) throw closedError(`Region ${this.id}`);
     return this.#mapping.buffer!;

@@ -14,29 +14,42 @@ import { win32MappingExists, win32ObjectName } from './win32/region-win32.js';
 
 /** What the registry remembers about an object this library created. */
 export interface RegistryEntry {
+  /** The backend of the object. */
   backend: 'memfd' | 'posix' | 'file' | 'sysv' | 'win32';
   /** '/name', a path, 'key 0x...', or on Windows the section name 'Local\\shm-<name>' */
   id: string;
+  /** The POSIX shm name or file path. */
   name?: string | undefined;
+  /** The SysV key. */
   key?: number | undefined;
+  /** The SysV segment id at creation. */
   shmid?: number | undefined;
+  /** Bytes at creation. */
   size: number;
+  /** The pid of the process that created it. */
   ownerPid: number;
   /** ms since the epoch */
   createdAt: number;
+  /** The `tag` given at creation (`shm ls` shows it). */
   tag?: string | undefined;
   /** Meant to outlive its creator (a named tied variable, a ShareLite share without destroy). */
   persistent: boolean;
   /** Extra objects that belong to this one (chained segments, semaphore sets): removed with it. */
   parts?: {
+    /** The part's kind (`sem`: a SysV semaphore set). */
     backend: 'posix' | 'file' | 'sysv' | 'sem';
+    /** Its id, as for the entry itself. */
     id: string;
+    /** Its SysV segment id. */
     shmid?: number;
+    /** Its SysV semaphore set id. */
     semid?: number;
+    /** Its POSIX shm name or file path. */
     name?: string;
   }[];
 }
 
+/** A registry entry as `list()` and `cleanup()` return it: with whether the object exists and its creator lives. */
 export interface ListedEntry extends RegistryEntry {
   /** The object still exists. */
   exists: boolean;
@@ -91,6 +104,7 @@ export function addParts(
   }
 }
 
+/** Drops the registry entry of an object (after it was removed). Never throws. */
 export function forgetCreated(backend: string, id: string): void {
   try {
     unlinkSync(fileFor(backend, id));
@@ -128,11 +142,12 @@ function exists(e: RegistryEntry): boolean {
   return false;
 }
 
-/** Everything this user's processes created through @shm and recorded, with whether it exists and its owner lives. */
+/** Everything this user's processes created through `@shm` and recorded, with whether it exists and its owner lives. */
 export function list(): ListedEntry[] {
   return readEntries().map((e) => ({ ...e, exists: exists(e), ownerAlive: isAlive(e.ownerPid) }));
 }
 
+/** Removes the object of an entry if it is of the caller's format; returns false to let plain removal handle it. */
 type Remover = (e: RegistryEntry) => boolean;
 const removers: Remover[] = [];
 

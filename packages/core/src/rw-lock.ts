@@ -24,12 +24,14 @@ export const LOCK_BYTES = (START + SLOT_COUNT) * 4;
 export const LockStatus = {
   /** Not acquired: would block (try) or the timeout ran out. */
   WouldBlock: 0,
+  /** Acquired; the previous holder (if any) released it normally. */
   Acquired: 1,
   /** Acquired, and a previous holder died holding it: check the state it protected. */
   OwnerDied: 2,
 } as const;
 export type LockStatus = (typeof LockStatus)[keyof typeof LockStatus];
 
+/** Options of `new RwLock(region, offset, options)`. */
 export interface LockOptions {
   /** Named in errors. */
   name?: string;
@@ -53,6 +55,7 @@ const SPIN_DEFAULT = 100;
  * One instance belongs to one thread (it uses that thread's id); open one per worker.
  */
 export class RwLock {
+  /** Names the lock in errors (default `lock@<region id>+<offset>`). */
   readonly name: string;
   readonly #region: Region;
   readonly #a: Int32Array;
@@ -94,10 +97,11 @@ export class RwLock {
     this.#recover = (Atomics.load(a, b + PIDNS) | 0) === (pidNamespace() | 0);
   }
 
-  /** Whether this instance holds the lock exclusively / shared. */
+  /** Whether this instance holds the lock exclusively. */
   get holdsExclusive(): boolean {
     return this.#exclusive > 0;
   }
+  /** Whether this instance holds the lock shared (an exclusive holder that called lockShared() counts too). */
   get holdsShared(): boolean {
     return this.#shared > 0;
   }
@@ -134,6 +138,7 @@ export class RwLock {
     return this.lock(0);
   }
 
+  /** Releases one exclusive hold (nested holds count), waking a waiter if any. ERR_SHM_WOULD_BLOCK if not held. */
   unlock(): void {
     if (this.#exclusive === 0) throw this.#notHeld('exclusive');
     if (--this.#exclusive > 0) return;
@@ -249,10 +254,12 @@ export class RwLock {
     return this.#lockSharedSlow(timeoutMs, word, bit);
   }
 
+  /** lockShared(0): LockStatus.WouldBlock (0) at once if a writer holds or waits for it. */
   tryLockShared(): LockStatus {
     return this.lockShared(0);
   }
 
+  /** Releases one shared hold (nested holds count). ERR_SHM_WOULD_BLOCK if not held. */
   unlockShared(): void {
     if (this.#shared === 0) throw this.#notHeld('shared');
     if (--this.#shared > 0 || this.#exclusive > 0) return;
@@ -463,7 +470,10 @@ export class RwLock {
     this.#slot = -1;
   }
 
-  /** A snapshot for debugging: exclusive owner tid, shared holder count, sleepers. */
+  /**
+   * A snapshot for debugging: `exclusiveOwner` (the holder's thread id, 0 when free), `sharedHolders` (how many
+   * hold it shared), `waiters` (threads sleeping on it) and `holders` (the shared holders' thread ids).
+   */
   state(): { exclusiveOwner: number; sharedHolders: number; waiters: number; holders: number[] } {
     const a = this.#a;
     const b = this.#b;

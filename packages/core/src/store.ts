@@ -71,6 +71,7 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
 const needsFence = process.arch !== 'x64' && process.arch !== 'ia32';
 const fenceWord = new Int32Array(1);
 
+/** Where a store lives and how it is created or opened: a `RegionOptions` address (`name`, `key`, `path`, `fd` or none) plus the store's own settings. */
 export interface StoreOptions extends Omit<RegionOptions, 'size' | 'populate'> {
   /**
    * Bytes each of the two inline banks in the head holds (default 64 KiB - 2 KiB header overhead rounded;
@@ -89,7 +90,9 @@ export interface StoreOptions extends Omit<RegionOptions, 'size' | 'populate'> {
 
 /** What fetch() reports about the value it read. */
 export interface FetchInfo {
+  /** The serial of the value read (0: nothing was ever stored). */
   serial: number;
+  /** The serializer id recorded with the value (0: raw bytes). */
   serializerId: number;
 }
 
@@ -104,8 +107,11 @@ const headSize = (inline: number) => DATA_OFFSET + 2 * inline;
  * check that `pub` did not move meanwhile, retrying if it did (after many retries they take the shared lock).
  */
 export class Store {
+  /** The head object (chained segments are separate regions). */
   readonly region: Region;
+  /** The store's reader/writer lock: `store`/`update` take it exclusively; hold it yourself around several calls (then use `storeLocked`). */
   readonly lock: RwLock;
+  /** The head's id: '/name', a path, 'key 0x...' or 'memfd:...'. */
   readonly name: string;
   readonly #opts: StoreOptions;
   readonly #dv: DataView;
@@ -135,7 +141,11 @@ export class Store {
   #intoWords: Int32Array | undefined;
   /** The inline banks start on 4-byte boundaries (a foreign head could say otherwise). */
   readonly #inlineAligned: boolean;
-  /** Decoded values served from cache / decoded afresh (for tests and debug()). */
+  /**
+   * This handle's read counters (for tests and debug()): `decodes` (getValue decoded afresh), `cacheHits` (getValue
+   * served the decoded copy), `retries` (optimistic copies overtaken by a writer), `lockedReads` (reads that fell
+   * back to the shared lock).
+   */
   readonly stats = { decodes: 0, cacheHits: 0, retries: 0, lockedReads: 0 };
 
   private constructor(region: Region, opts: StoreOptions) {
@@ -227,6 +237,7 @@ export class Store {
     return this.#capacity;
   }
 
+  /** True once `close()` or `destroy()` ran. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -671,6 +682,7 @@ export class Store {
     return this.store(bytes, this.#sid);
   }
 
+  /** setValue() whose wait for the lock does not block the event loop. */
   async setValueAsync(value: unknown): Promise<number> {
     const bytes = this.#serializer.encode(value);
     return this.storeAsync(bytes, this.#sid);
@@ -761,14 +773,23 @@ export class Store {
 
   /** Describes the store: sizes, serial, segments, lock state. */
   debug(): {
+    /** The head's id. */
     name: string;
+    /** Where the memory comes from. */
     backend: Backend;
+    /** The serial of the current value. */
     serial: number;
+    /** Bytes of the current value. */
     length: number;
+    /** The largest value the store can hold. */
     capacity: number;
+    /** Bytes each inline bank in the head holds. */
     inlineCapacity: number;
+    /** Chained segments of both banks: id (generation or shmid), size, and whether the current value uses it. */
     segments: { bank: number; id: number; size: number; used: boolean }[];
+    /** The lock's state (see `RwLock.state()`). */
     lock: ReturnType<RwLock['state']>;
+    /** This handle's read counters (see `stats`). */
     stats: Store['stats'];
   } {
     this.#check();

@@ -11,6 +11,7 @@ const KIND = '@shm/mmap-share';
  * and the serializer. Plain data: it goes through an environment variable or `workerData` unchanged.
  */
 export interface ShareHandle {
+  /** Always '@shm/mmap-share': marks the object as a share handle. */
   readonly kind: typeof KIND;
   /** The memfd, as numbered in the process (or thread's process) that receives this handle. */
   readonly fd: number;

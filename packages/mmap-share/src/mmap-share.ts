@@ -33,6 +33,7 @@ import {
 /** The largest area `new MmapShare(size)` makes (1 GiB; it takes twice that, see README). */
 export const MAX_SIZE = 2 ** 30;
 
+/** Options of `new MmapShare(size, options)` and of the receiving side (`inherited`, `fromWorkerData`). */
 export interface MmapShareOptions {
   /**
    * How values become bytes: 'v8' (default: structured clone, the closest thing to Perl's Storable), 'json',
@@ -214,6 +215,7 @@ export class MmapShare {
     return this.#serializer;
   }
 
+  /** True once `close()` ran in this process. */
   get closed(): boolean {
     return this.#store.closed;
   }

@@ -24,10 +24,11 @@ export type ShmErrorCode =
   | 'ERR_SHM_NATIVE_LOAD';
 
 /**
- * The base of every error @shm throws on purpose. `code` is an errno name for system errors or one of the
+ * The base of every error `@shm` throws on purpose. `code` is an errno name for system errors or one of the
  * `ERR_SHM_*` codes. `ShmError.isInstance(e)` works across duplicate installs of the package.
  */
 export class ShmError extends Error {
+  /** An errno name (`ENOENT`, `ENOSPC`...) for a failed system call, else one of the `ERR_SHM_*` codes. */
   readonly code: string;
   /** What the error is about: a key, a name, a path, a lock. */
   readonly target: string | undefined;
@@ -38,6 +39,7 @@ export class ShmError extends Error {
     this.target = options.target;
     Object.defineProperty(this, MARKER, { value: true });
   }
+  /** True for any `ShmError`, even one made by another copy of this package (checked by a `Symbol.for` marker). */
   static isInstance(e: unknown): e is ShmError {
     return typeof e === 'object' && e !== null && (e as any)[MARKER] === true;
   }
@@ -49,7 +51,9 @@ export class ShmError extends Error {
  * (`ERROR_FILE_NOT_FOUND`) as `code`, since those numbers are not errno values.
  */
 export class ShmSystemError extends ShmError {
+  /** The errno number (on Windows, the `GetLastError()` value). */
   readonly errno: number;
+  /** The system call that failed (`shmget`, `posix_fallocate`, `mmap`...). */
   readonly syscall: string;
   constructor(message: string, errno: number, syscall: string, target: string, code?: string) {
     code ??= errnoNames.get(errno) ?? `E${errno}`;
@@ -58,6 +62,7 @@ export class ShmSystemError extends ShmError {
     this.errno = errno;
     this.syscall = syscall;
   }
+  /** True for any `ShmSystemError`, even one made by another copy of this package. */
   static override isInstance(e: unknown): e is ShmSystemError {
     return ShmError.isInstance(e) && typeof (e as any).errno === 'number' && typeof (e as any).syscall === 'string';
   }
@@ -70,6 +75,7 @@ export function withTarget<E extends ShmError>(e: E, target: string): E {
   return e;
 }
 
+/** The `ERR_SHM_CLOSED` error for use of `what` after `close()`. */
 export function closedError(what: string): ShmError {
   return new ShmError('ERR_SHM_CLOSED', `${what} is closed`, { target: what });
 }
@@ -82,6 +88,7 @@ export function describeValue(v: unknown): string {
   return Object.prototype.toString.call(v);
 }
 
+/** A TypeError (or `Ctor`, e.g. RangeError) worded "Expected <what> for <name> but received <value>", for argument checks. */
 export function expected(what: string, name: string, value: unknown, Ctor: typeof TypeError = TypeError): Error {
   return new Ctor(`Expected ${what} for ${name} but received ${describeValue(value)}`);
 }

@@ -11,6 +11,7 @@ function posix(): PosixBinding {
   return b as unknown as PosixBinding;
 }
 
+/** How `shmOpen` and `openFile` open an object. */
 export interface OpenFlags {
   /** Create the object if it does not exist. */
   create?: boolean;
@@ -18,6 +19,7 @@ export interface OpenFlags {
   exclusive?: boolean;
   /** Permission bits for a new object (default 0o600). */
   mode?: number;
+  /** Open read-only (a mapping of it must be read-only too). Default false. */
   readonly?: boolean;
 }
 
@@ -35,6 +37,7 @@ export function shmOpen(name: string, flags: OpenFlags = {}): number {
   return posix().shmOpen(n, oflags(flags), checkMode(flags.mode ?? 0o600));
 }
 
+/** `shm_unlink`: removes a POSIX shm name (mappings and fds stay valid until closed). ENOENT if missing. */
 export function shmUnlink(name: string): void {
   posix().shmUnlink(checkShmName(name));
 }
@@ -44,6 +47,7 @@ export function openFile(path: string, flags: OpenFlags = {}): number {
   return posix().openFile(checkString(path, 'path'), oflags(flags), checkMode(flags.mode ?? 0o600));
 }
 
+/** Sets the size of the object behind `fd` (`ftruncate(2)`). */
 export function ftruncate(fd: number, size: number): void {
   posix().ftruncate(checkFd(fd), checkSize(size));
 }
@@ -54,18 +58,23 @@ export function fallocate(fd: number, offset: number, length: number): void {
   posix().fallocate(checkFd(fd), offset, checkSize(length, 'length'));
 }
 
+/** `fstat(2)` of `fd`: size, mode, owner, inode. */
 export function fstat(fd: number): FstatResult {
   return posix().fstat(checkFd(fd));
 }
 
+/** Closes `fd` (`close(2)`). Mappings made from it stay valid. */
 export function closeFd(fd: number): void {
   posix().closeFd(checkFd(fd));
 }
 
+/** Options of `mapFd`. */
 export interface MapOptions {
   /** Bytes to map; defaults to the object's whole size. */
   size?: number;
+  /** Byte offset into the object (a multiple of the page size). Default 0. */
   offset?: number;
+  /** Map read-only: writing through a view is a SIGSEGV, so only for fds opened read-only or data you never write. */
   readonly?: boolean;
   /** Fault every page in now (MAP_POPULATE). */
   populate?: boolean;
@@ -118,6 +127,7 @@ export function memfdCreate(name: string, size: number, opts: { seal?: boolean }
   return memfd().memfdCreate(n, size, opts.seal ?? true);
 }
 
+/** The seal bits of a memfd (`fcntl(F_GET_SEALS)`); compare with `memfdConstants()`. */
 export function memfdSeals(fd: number): number {
   return memfd().memfdSeals(checkFd(fd));
 }
@@ -139,10 +149,12 @@ export function isMemfd(fd: number): boolean {
   }
 }
 
+/** The `F_SEAL_SHRINK`, `F_SEAL_GROW`, `F_SEAL_SEAL` and `F_SEAL_WRITE` bits of this system. */
 export function memfdConstants() {
   return memfd().memfdConstants;
 }
 
+/** The system page size in bytes. */
 export function pageSize(): number {
   return posix().fdConstants.PAGE_SIZE;
 }

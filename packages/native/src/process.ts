@@ -11,6 +11,7 @@ export function threadId(): number {
   return tid;
 }
 
+/** This process's id (`process.pid`). */
 export function processId(): number {
   return process.pid;
 }
@@ -21,6 +22,7 @@ export function pidNamespace(): number {
   return pidns;
 }
 
+/** State and start time of the process or thread `id` (Linux: /proc/<id>/stat), or null if there is none. */
 export function procInfo(id: number): ProcInfo | null {
   return loadBinding().procInfo(checkInt(id, 'id', 1));
 }
@@ -41,6 +43,7 @@ export function startTimeOf(id: number): number {
   return loadBinding().procInfo(id)?.startTime ?? 0;
 }
 
+/** The effective user id of this process. */
 export function effectiveUid(): number {
   return loadBinding().geteuid();
 }

@@ -10,12 +10,16 @@ function sysv(): SysvBinding {
   return b as unknown as SysvBinding;
 }
 
+/** The `IPC_CREAT`, `IPC_EXCL`, `IPC_NOWAIT`, `IPC_PRIVATE` and `SEM_UNDO` values of this system. */
 export function sysvConstants() {
   return sysv().sysvConstants;
 }
 
+/** How `shmget`/`semget` create or open (see `sysvFlags`). */
 export interface SysvFlags {
+  /** Create the object if the key has none (IPC_CREAT). */
   create?: boolean;
+  /** Fail with EEXIST if it exists (IPC_CREAT or IPC_EXCL). */
   exclusive?: boolean;
   /** Permission bits (default 0o600). */
   mode?: number;
@@ -32,23 +36,28 @@ export function sysvFlags(f: SysvFlags): number {
   return fl;
 }
 
+/** `shmget(key, size, flags)`: the id of the segment with `key` (created with `flags.create`). `flags` is a SysvFlags object or exact numeric flags. */
 export function shmget(key: number, size: number, flags: SysvFlags | number = {}): number {
   const fl = typeof flags === 'number' ? checkInt(flags, 'flags', 0) : sysvFlags(flags);
   return sysv().shmget(checkKey(key), checkSize(size), fl);
 }
 
+/** `shmat`: maps the segment; the mapping's `close()` is `shmdt`. */
 export function shmat(shmid: number, opts: { readonly?: boolean } = {}): NativeMapping {
   return sysv().shmat(checkInt(shmid, 'shmid', 0), !!opts.readonly);
 }
 
+/** `shmctl(IPC_STAT)`: key, size, mode, owner, creator pid, attachments, times. */
 export function shmStat(shmid: number): ShmStatResult {
   return sysv().shmStat(checkInt(shmid, 'shmid', 0));
 }
 
+/** `shmctl(IPC_RMID)`: the segment goes once the last process detaches. EINVAL if it does not exist. */
 export function shmRemove(shmid: number): void {
   sysv().shmRemove(checkInt(shmid, 'shmid', 0));
 }
 
+/** `semget(key, nsems, flags)`: the id of the semaphore set with `key`. */
 export function semget(key: number, nsems: number, flags: SysvFlags | number = {}): number {
   const fl = typeof flags === 'number' ? checkInt(flags, 'flags', 0) : sysvFlags(flags);
   return sysv().semget(checkKey(key), checkInt(nsems, 'nsems', 0, 65535), fl);
@@ -88,36 +97,48 @@ export function semopRaw(semid: number, flatOps: Int32Array | number[], timeoutM
   return sysv().semop(semid, flatOps, timeoutMs);
 }
 
+/** `semctl(GETVAL)`: semaphore `num` of the set. */
 export function semGetVal(semid: number, num: number): number {
   return sysv().semGetVal(checkInt(semid, 'semid', 0), checkInt(num, 'num', 0, 65535));
 }
 
+/** `semctl(SETVAL)`: sets semaphore `num` (no SEM_UNDO). */
 export function semSetVal(semid: number, num: number, value: number): void {
   sysv().semSetVal(checkInt(semid, 'semid', 0), checkInt(num, 'num', 0, 65535), checkInt(value, 'value', 0, 32767));
 }
 
+/** `semctl(GETALL)`: every semaphore of the set. */
 export function semGetAll(semid: number): number[] {
   return sysv().semGetAll(checkInt(semid, 'semid', 0));
 }
 
+/** `semctl(IPC_STAT)`: key, size, mode, owner, times. */
 export function semStat(semid: number): SemStatResult {
   return sysv().semStat(checkInt(semid, 'semid', 0));
 }
 
+/** `semctl(IPC_RMID)`: removes the set; processes waiting on it get EIDRM. */
 export function semRemove(semid: number): void {
   sysv().semRemove(checkInt(semid, 'semid', 0));
 }
 
+/** One SysV object as `listSysv()` (and `ipcs`) shows it. */
 export interface SysvEntry {
+  /** A shared memory segment or a semaphore set. */
   kind: 'shm' | 'sem';
+  /** Its key (0 for IPC_PRIVATE). */
   key: number;
+  /** Its shmid or semid. */
   id: number;
+  /** Permission bits. */
   mode: number;
+  /** Owner's user id. */
   uid: number;
   /** bytes for shm, semaphores for sem */
   size: number;
   /** creator pid (shm only) */
   cpid?: number;
+  /** Current attachments (shm only). */
   nattch?: number;
 }
 

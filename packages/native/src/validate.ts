@@ -15,6 +15,7 @@ export function checkSize(v: unknown, name = 'size'): number {
   return v;
 }
 
+/** Throws unless `v` is a file descriptor number (an integer >= 0). */
 export function checkFd(v: unknown, name = 'fd'): number {
   return checkInt(v, name, 0);
 }
@@ -42,6 +43,7 @@ export function checkShmName(v: unknown, name = 'name'): string {
   return n;
 }
 
+/** Throws unless `v` is a non-empty string without NUL. */
 export function checkString(v: unknown, name: string): string {
   if (typeof v !== 'string' || v.length === 0 || v.includes('\0'))
     throw expected('a non-empty string', name, v);

@@ -47,6 +47,7 @@ export function checkWin32Name(v: unknown, name = 'name'): string {
   return v;
 }
 
+/** Options of `createWin32Mapping`. */
 export interface Win32MappingOptions {
   /** Omit for an anonymous mapping (visible only to this process). */
   name?: string;
@@ -80,6 +81,7 @@ export function createWin32Mapping(opts: Win32MappingOptions): Win32MappingResul
   return checkExisting(r, size, name ? `mapping "${name}"` : 'anonymous mapping');
 }
 
+/** Options of `createWin32FileMapping`. */
 export interface Win32FileMappingOptions {
   /** Also give the mapping this name, so other processes can open it with openWin32Mapping. */
   name?: string;
@@ -103,6 +105,7 @@ export function openWin32Mapping(name: string): NativeMapping {
   return win32().win32OpenMapping(checkWin32Name(name));
 }
 
+/** The page size and the allocation granularity (the alignment of mapping offsets), in bytes. */
 export function win32Constants(): { PAGE_SIZE: number; ALLOCATION_GRANULARITY: number } {
   return win32().win32Constants;
 }
@@ -112,6 +115,7 @@ export function win32OpenHandles(): number {
   return win32().win32OpenHandles();
 }
 
+/** How a named mutex or event is opened. */
 export interface Win32OpenOptions {
   /** Create the object if it does not exist (default true); false opens an existing one (ERROR_FILE_NOT_FOUND). */
   create?: boolean;
@@ -130,6 +134,7 @@ function openMode(o: Win32OpenOptions): Win32OpenMode {
  * When a holder dies (process killed, thread env torn down), the next acquire returns Win32WaitResult.Abandoned.
  */
 export class Win32Mutex {
+  /** The name given to `open()` ('' for an unnamed mutex). */
   readonly name: string;
   #id: number;
   private constructor(name: string, id: number) {
@@ -143,6 +148,7 @@ export class Win32Mutex {
     return new Win32Mutex(n, win32().win32MutexOpen(n, openMode(opts)));
   }
 
+  /** True once `close()` ran. */
   get closed(): boolean {
     return this.#id === 0;
   }
@@ -203,6 +209,7 @@ export class Win32Mutex {
   }
 }
 
+/** Options of `Win32Event.open`. */
 export interface Win32EventOptions extends Win32OpenOptions {
   /** Manual-reset: stays signaled (waking every waiter) until reset(). Default false: each set() wakes one waiter. */
   manualReset?: boolean;
@@ -212,6 +219,7 @@ export interface Win32EventOptions extends Win32OpenOptions {
 
 /** A named Win32 event: the cross-process wake-up (futexes do not cross processes on Windows). */
 export class Win32Event {
+  /** The name given to `open()` ('' for an unnamed event). */
   readonly name: string;
   #id: number;
   private constructor(name: string, id: number) {
@@ -219,20 +227,24 @@ export class Win32Event {
     this.#id = id;
   }
 
+  /** Opens or creates the event `name` ('' for an unnamed one); auto-reset unless `manualReset`. */
   static open(name: string, opts: Win32EventOptions = {}): Win32Event {
     const n = name === '' ? '' : checkWin32Name(name);
     const id = win32().win32EventOpen(n, openMode(opts), !!opts.manualReset, !!opts.initialState);
     return new Win32Event(n, id);
   }
 
+  /** True once `close()` ran. */
   get closed(): boolean {
     return this.#id === 0;
   }
 
+  /** Signals the event: wakes one waiter (auto-reset) or every waiter until `reset()` (manual-reset). */
   set(): void {
     win32().win32EventSet(this.#live());
   }
 
+  /** Clears a manual-reset event. */
   reset(): void {
     win32().win32EventReset(this.#live());
   }
@@ -242,10 +254,12 @@ export class Win32Event {
     return this.#check(win32().win32EventWait(this.#live(), checkTimeout(timeoutMs)));
   }
 
+  /** `wait()` on a libuv pool thread, without blocking the event loop. */
   async waitAsync(timeoutMs?: number): Promise<Win32WaitResult> {
     return this.#check(await win32().win32EventWaitAsync(this.#live(), checkTimeout(timeoutMs)));
   }
 
+  /** Closes the event; pending waits throw ERR_SHM_CLOSED. Returns false if already closed. */
   close(): boolean {
     if (this.#id === 0) return false;
     const id = this.#id;

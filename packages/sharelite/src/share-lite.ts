@@ -192,6 +192,7 @@ export class ShareLite {
   get destroyOnClose(): boolean {
     return this.#destroyOnClose;
   }
+  /** Perl's `$share->destroy($flag)`: true makes close() (and a normal exit) remove the share. */
   set destroyOnClose(v: boolean) {
     this.#destroyOnClose = !!v || this.#o.key === IPC_PRIVATE;
     if (this.#destroyOnClose && !this.#closed) this.#registerExit();

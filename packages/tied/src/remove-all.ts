@@ -9,7 +9,7 @@ import { forgetWin32Namespace } from './win32/forget-namespace.js';
  * Removes every variable of a namespace, named and anonymous, with their nested and chained segments, whether or not
  * a process still uses them (IPC::Shareable's clean_up_all, for a whole namespace): for tests, uninstall scripts and
  * after crashes. Finds POSIX objects by listing /dev/shm (Linux), files by listing the swapfile's folder, and SysV
- * variables through the @shm registry. Returns the names removed. On Windows a named section cannot be deleted while
+ * variables through the `@shm` registry. Returns the names removed. On Windows a named section cannot be deleted while
  * another process holds it: this process lets go of the namespace's sections (which vanish when the other processes
  * untie them too) and returns the names of those still held somewhere; files (swapfile) are deleted as elsewhere.
  */

@@ -5,6 +5,7 @@
 export class ScalarRef<T = unknown> {
   #value: T | undefined;
 
+  /** A box holding `value` (tie() it to share it). */
   constructor(value?: T) {
     this.#value = value;
   }
@@ -14,6 +15,7 @@ export class ScalarRef<T = unknown> {
     return this.#value as T;
   }
 
+  /** Sets the value (for a tied ScalarRef: one atomic write to shared memory). */
   set value(v: T) {
     this.#value = v;
   }
@@ -28,6 +30,7 @@ export class ScalarRef<T = unknown> {
     return this.value;
   }
 
+  /** `String(ref)`: the value as a string. */
   toString(): string {
     return String(this.value);
   }

@@ -43,7 +43,7 @@ export interface TieOptions {
   serializer?: 'msgpack' | 'v8' | 'json' | Serializer;
   /** Attach to an anonymous variable another process handed over (`tied(x).handle`). */
   handle?: string;
-  /** A label recorded in the @shm registry for named variables (default `tied:<namespace>`). */
+  /** A label recorded in the `@shm` registry for named variables (default `tied:<namespace>`). */
   tag?: string;
 }
 

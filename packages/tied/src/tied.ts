@@ -32,6 +32,7 @@ export class Tied {
     return this.#node.kind;
   }
 
+  /** The namespace: the prefix of every segment of this variable (default 'shareable'). */
   get namespace(): string {
     return this.#node.space.namespace;
   }
@@ -60,7 +61,14 @@ export class Tied {
   }
 
   /** Reads served from the decoded copy vs decodes, and commits, by this process. */
-  get stats(): { decodes: number; cacheHits: number; commits: number } {
+  get stats(): {
+    /** Reads that decoded the value afresh. */
+    decodes: number;
+    /** Reads served from the decoded copy. */
+    cacheHits: number;
+    /** Writes committed by this process. */
+    commits: number;
+  } {
     return { ...this.#node.stats };
   }
 

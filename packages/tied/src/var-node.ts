@@ -81,7 +81,14 @@ export class VarNode {
   #removed = false;
   /** untie()d as a top-level variable: using it again is an error (nested nodes reopen on use instead). */
   #untied = false;
-  readonly stats = { decodes: 0, cacheHits: 0, commits: 0 };
+  readonly stats = {
+    /** Reads that decoded the value afresh. */
+    decodes: 0,
+    /** Reads served from the decoded copy. */
+    cacheHits: 0,
+    /** Writes committed by this process. */
+    commits: 0,
+  };
 
   private constructor(id: string, kind: Kind, space: Space, store: Store, name: string | undefined) {
     this.id = id;
@@ -503,7 +510,12 @@ export class VarNode {
     const st = this.store;
     const d = st.debug();
     const env = this.env();
-    const children: { key: string; id: string }[] = [];
+    const children: {
+      /** The property name or array index the nested variable is stored under. */
+      key: string;
+      /** The nested variable's id. */
+      id: string;
+    }[] = [];
     const v = env.v;
     const visit = (k: string, x: unknown) => {
       if (typeof x === 'object' && x !== null && isRef(x)) children.push({ key: k, id: x[REF_KEY] });
@@ -515,24 +527,50 @@ export class VarNode {
       });
     else for (const k of Object.keys(v as object)) visit(k, (v as Record<string, unknown>)[k]);
     return {
+      /** The name given to tie(), or undefined. */
       name: this.name,
+      /** The variable's id: 'v:<name>', 'k:<key>' or 'a:<16 hex>'. */
       id: this.id,
+      /** 'hash', 'array' or 'scalar'. */
       kind: this.kind,
+      /** The namespace (prefix of every segment). */
       namespace: this.space.namespace,
+      /** True for an anonymous or nested variable. */
       anonymous: isAnonymousId(this.id),
+      /** Where the memory comes from ('posix', 'file' or 'sysv'). */
       backend: d.backend,
+      /** The head segment: '/name', a path or 'key 0x...'. */
       segment: st.region.id,
+      /** The serializer's name. */
       serializer: this.space.serializer.name,
+      /** The serial of the current value. */
       serial: d.serial,
+      /** Bytes of the current encoded value. */
       bytes: d.length,
+      /** The largest encoded value the variable can hold. */
       capacity: d.capacity,
+      /** Bytes the head holds before values spill into chained segments. */
       inlineCapacity: d.inlineCapacity,
+      /** The chained segments (see `Store.debug()`). */
       chainedSegments: d.segments,
+      /** How many references to this variable other variables hold. */
       links: env.l,
+      /** Pids holding this anonymous variable. */
       holders: env.h,
+      /** Nested variables: the key under which each is stored and its id. */
       children,
-      lock: { ...d.lock, heldHere: this.userLock === 2 ? 'write' : this.userLock === 1 ? 'read' : 'none' },
-      cache: { serial: this.#serial, ...this.stats },
+      /** The lock's state, and which lock this process took through tied(x): 'write', 'read' or 'none'. */
+      lock: {
+        ...d.lock,
+        /** The lock this process took through tied(x): 'write', 'read' or 'none'. */
+        heldHere: this.userLock === 2 ? 'write' : this.userLock === 1 ? 'read' : 'none',
+      },
+      /** The serial of this process's decoded copy, and its counters (see `Tied.stats`). */
+      cache: {
+        /** The serial of this process's decoded copy (-1: none yet). */
+        serial: this.#serial,
+        ...this.stats,
+      },
     };
   }
 }
