@@ -23,6 +23,7 @@ import {
   shmStat,
   shmUnlink,
   sysvFlags,
+  withTarget,
 } from '@shm/native';
 import { isExistsError } from './error-codes.js';
 import { forgetCreated, recordCreated } from './registry.js';
@@ -270,7 +271,8 @@ export class Region {
           fallocate(fd, 0, o.size);
         } catch (e) {
           unlink();
-          throw e;
+          // The native error names the fd; the caller knows the object by its name.
+          throw ShmSystemError.isInstance(e) ? withTarget(e, id) : e;
         }
         return { fd, created, size: o.size };
       }

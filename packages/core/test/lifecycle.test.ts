@@ -59,6 +59,19 @@ describe('Region', () => {
       k.destroy();
     }
   });
+
+  it('names the object when /dev/shm cannot hold it (ENOSPC), and leaves nothing behind', () => {
+    const name = uniqueName();
+    let err: unknown;
+    try {
+      Region.create({ name, size: 2 ** 45 }).destroy(); // 32 TiB: no tmpfs reserves that
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'posix_fallocate', target: `/${name}` });
+    expect((err as Error).message).toContain(name);
+    expect(files(name)).toEqual([]);
+  });
 });
 
 describe('The registry and cleanup', () => {
