@@ -1,14 +1,17 @@
 // store/fetch throughput of @shm/sharelite against the real Perl IPC::ShareLite, same sizes, same run.
 // Node and Perl are measured alternately, size by size, with the order swapped every round (the machine is shared
 // and noisy); each cell is the median of ROUNDS, and each ratio the median of the per-round ratios.
-// Run: pnpm --filter @shm/sharelite bench   (env BENCH_SECONDS per measurement, default 0.3; BENCH_ROUNDS, default 5)
+// Run: pnpm --filter @shm/sharelite bench   (env BENCH_SECONDS per measurement, default 0.3;
+// BENCH_ROUNDS, default 5; BENCH_SIZES, comma-separated bytes)
 import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ShareLite } from '@shm/sharelite';
 
-const SIZES = [16, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1 << 20, 4 << 20];
+const SIZES = process.env.BENCH_SIZES
+  ? process.env.BENCH_SIZES.split(',').map(Number)
+  : [16, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1 << 20, 4 << 20];
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 0.3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PERL = fileURLToPath(new URL('./perl-bench.pl', import.meta.url));
