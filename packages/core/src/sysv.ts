@@ -1,9 +1,15 @@
 // SysV primitives offered to the flavour packages (IPC::ShareLite speaks its own SysV protocol).
 
-export type { NativeMapping, SemStatResult, ShmStatResult } from '@shm/native';
 export {
   listSysv,
+  type NativeMapping,
+  type NativeShareLiteChain,
   type SemOp,
+  type SemStatResult,
+  ShareLiteLock,
+  ShareLiteStatus,
+  type ShareLiteTables,
+  type ShmStatResult,
   type SysvEntry,
   type SysvFlags,
   semGetAll,
@@ -15,6 +21,9 @@ export {
   semRemove,
   semSetVal,
   semStat,
+  shareliteChain,
+  shareliteFetch,
+  shareliteStore,
   shmat,
   shmget,
   shmRemove,

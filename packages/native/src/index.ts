@@ -8,6 +8,9 @@ export {
   type ProcInfo,
   type Features,
   WaitResult,
+  ShareLiteStatus,
+  ShareLiteLock,
+  type NativeShareLiteChain,
   bindingExports,
 } from './binding-types.js';
 export {

@@ -1,6 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { loadBinding } from './binding.js';
-import type { NativeMapping, SemStatResult, ShmStatResult, SysvBinding } from './binding-types.js';
+import type {
+  NativeMapping,
+  NativeShareLiteChain,
+  SemStatResult,
+  ShareLiteLock,
+  ShmStatResult,
+  SysvBinding,
+} from './binding-types.js';
 import { ShmError, expected } from './errors.js';
 import { checkInt, checkKey, checkMode, checkSize, checkTimeout } from './validate.js';
 
@@ -95,6 +102,50 @@ export async function semopAsync(semid: number, ops: readonly SemOp[], timeoutMs
  */
 export function semopRaw(semid: number, flatOps: Int32Array | number[], timeoutMs: number): number {
   return sysv().semop(semid, flatOps, timeoutMs);
+}
+
+/** The six IPC::ShareLite op tables, flat (num, op, flg) triples (sharelite's protocol.ts RAW). */
+export interface ShareLiteTables {
+  /** Take the exclusive lock (blocking). */
+  EX_LOCK: Int32Array;
+  /** Take the exclusive lock, or fail with EAGAIN (IPC_NOWAIT). */
+  EX_LOCK_NB: Int32Array;
+  /** Release the exclusive lock. */
+  EX_UNLOCK: Int32Array;
+  /** Take the shared lock (blocking). */
+  SH_LOCK: Int32Array;
+  /** Take the shared lock, or fail with EAGAIN (IPC_NOWAIT). */
+  SH_LOCK_NB: Int32Array;
+  /** Release the shared lock. */
+  SH_UNLOCK: Int32Array;
+}
+
+/**
+ * The fixed part of the native store/fetch fast path of one IPC::ShareLite share (see NativeShareLiteChain), for
+ * @shm/sharelite. The tables are applied exactly as given.
+ */
+export function shareliteChain(semid: number, t: ShareLiteTables): NativeShareLiteChain {
+  const Chain = sysv().ShareLiteChain;
+  const id = checkInt(semid, 'semid', 0);
+  return new Chain(id, t.EX_LOCK, t.EX_LOCK_NB, t.EX_UNLOCK, t.SH_LOCK, t.SH_LOCK_NB, t.SH_UNLOCK);
+}
+
+/**
+ * IPC::ShareLite's fetch in one native call (SysvBinding.shareliteFetch). A hot path: `chain` is a
+ * NativeShareLiteChain's id and nothing is validated here.
+ */
+export function shareliteFetch(
+  chain: number,
+  lock: ShareLiteLock,
+  state: number,
+  dest: Uint8Array | null,
+): Buffer | number {
+  return sysv().shareliteFetch(chain, lock, state, dest);
+}
+
+/** IPC::ShareLite's store in one native call (SysvBinding.shareliteStore); a hot path like shareliteFetch. */
+export function shareliteStore(chain: number, lock: ShareLiteLock, state: number, data: Uint8Array): number {
+  return sysv().shareliteStore(chain, lock, state, data);
 }
 
 /** `semctl(GETVAL)`: semaphore `num` of the set. */

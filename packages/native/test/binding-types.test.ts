@@ -3,6 +3,7 @@ import {
   bindingExports,
   type MemfdBinding,
   type NativeMapping,
+  type NativeShareLiteChain,
   type PosixBinding,
   type ProcessBinding,
   type SysvBinding,
@@ -95,6 +96,17 @@ describe('the typed mirror of the addon (binding-types.ts)', () => {
     const members: (keyof NativeMapping)[] = ['buffer', 'size', 'closed', 'kind', 'close'];
     expect(
       Object.getOwnPropertyNames(proto)
+        .filter((n) => n !== 'constructor')
+        .sort(),
+    ).toEqual([...members].sort());
+  });
+
+  it('gives ShareLiteChain objects exactly the members NativeShareLiteChain declares', () => {
+    const Chain = loadBinding().ShareLiteChain;
+    if (!Chain) return; // no SysV on this platform
+    const members: (keyof NativeShareLiteChain)[] = ['id', 'setSegments'];
+    expect(
+      Object.getOwnPropertyNames(Chain.prototype)
         .filter((n) => n !== 'constructor')
         .sort(),
     ).toEqual([...members].sort());

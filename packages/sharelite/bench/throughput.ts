@@ -1,15 +1,19 @@
 // store/fetch throughput of @shm/sharelite against the real Perl IPC::ShareLite, same sizes, same run.
-// Node and Perl are measured alternately (the machine is shared and noisy); each cell is the best of ROUNDS.
-// Run: pnpm --filter @shm/sharelite bench   (env BENCH_SECONDS per measurement, default 0.3; BENCH_ROUNDS, default 3)
+// Node and Perl are measured alternately, size by size, with the order swapped every round (the machine is shared
+// and noisy); each cell is the median of ROUNDS, and each ratio the median of the per-round ratios.
+// Run: pnpm --filter @shm/sharelite bench   (env BENCH_SECONDS per measurement, default 0.3;
+// BENCH_ROUNDS, default 5; BENCH_SIZES, comma-separated bytes)
 import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ShareLite } from '@shm/sharelite';
 
-const SIZES = [16, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1 << 20, 4 << 20];
+const SIZES = process.env.BENCH_SIZES
+  ? process.env.BENCH_SIZES.split(',').map(Number)
+  : [16, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1 << 20, 4 << 20];
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 0.3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PERL = fileURLToPath(new URL('./perl-bench.pl', import.meta.url));
 
 interface Row {
@@ -64,21 +68,22 @@ const lines = createInterface({ input: perl.stdout! })[Symbol.asyncIterator]();
 const nextLine = async () => JSON.parse(((await lines.next()).value as string) ?? 'null');
 await nextLine(); // ready
 
-const best = (a: Row | undefined, b: Row): Row =>
-  a
-    ? {
-        store: Math.max(a.store, b.store),
-        fetch: Math.max(a.fetch, b.fetch),
-        into: Math.max(a.into ?? 0, b.into ?? 0),
-      }
-    : b;
-const nodeRows = new Map<number, Row>();
-const perlRows = new Map<number, Row>();
+const nodeRuns = new Map<number, Row[]>(SIZES.map((n) => [n, []]));
+const perlRuns = new Map<number, Row[]>(SIZES.map((n) => [n, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const size of SIZES) {
-    perl.stdin!.write(`${size}\n`);
-    perlRows.set(size, best(perlRows.get(size), await nextLine()));
-    nodeRows.set(size, best(nodeRows.get(size), node(base + 0x2000000, size)));
+    const runPerl = async () => {
+      perl.stdin!.write(`${size}\n`);
+      perlRuns.get(size)!.push(await nextLine());
+    };
+    const runNode = () => nodeRuns.get(size)!.push(node(base + 0x2000000, size));
+    if (round % 2 === 0) {
+      await runPerl();
+      runNode();
+    } else {
+      runNode();
+      await runPerl();
+    }
   }
 }
 perl.stdin!.write('exit\n');
@@ -102,17 +107,26 @@ console.log(
   `@shm/sharelite vs IPC::ShareLite ${perlVersion}: operations per second (throughput), default 64 KB segments,`,
 );
 console.log(
-  `best of ${ROUNDS} rounds of ${SECONDS} s, Node ${process.version}, ${process.platform}/${process.arch}`,
+  `medians of ${ROUNDS} alternating rounds of ${SECONDS} s, Node ${process.version}, ${process.platform}/${process.arch}`,
 );
 console.log('');
 console.log(
   '| size | store: Node | store: Perl | Node/Perl | fetch: Node | fetch: Perl | Node/Perl | fetch(into): Node | Node/Perl |',
 );
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+const median = (xs: number[]) => {
+  const v = [...xs].sort((x, y) => x - y);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+const col = (rows: Row[], k: keyof Row) => median(rows.map((r) => r[k] ?? 0));
+// Per-round ratios: Node and Perl of one round ran back to back, so they saw the same machine.
+const ratio = (size: number, k: keyof Row, pk: keyof Row = k) =>
+  median(nodeRuns.get(size)!.map((r, i) => (r[k] ?? 0) / perlRuns.get(size)![i]![pk]!));
 for (const size of SIZES) {
-  const n = nodeRows.get(size)!;
-  const p = perlRows.get(size)!;
+  const n = nodeRuns.get(size)!;
+  const p = perlRuns.get(size)!;
   console.log(
-    `| ${fmtSize(size)} | ${cell(n.store, size)} | ${cell(p.store, size)} | ${(n.store / p.store).toFixed(2)}x | ${cell(n.fetch, size)} | ${cell(p.fetch, size)} | ${(n.fetch / p.fetch).toFixed(2)}x | ${cell(n.into!, size)} | ${(n.into! / p.fetch).toFixed(2)}x |`,
+    `| ${fmtSize(size)} | ${cell(col(n, 'store'), size)} | ${cell(col(p, 'store'), size)} | ${ratio(size, 'store').toFixed(2)}x | ${cell(col(n, 'fetch'), size)} | ${cell(col(p, 'fetch'), size)} | ${ratio(size, 'fetch').toFixed(2)}x | ${cell(col(n, 'into'), size)} | ${ratio(size, 'into', 'fetch').toFixed(2)}x |`,
   );
 }

@@ -1,5 +1,7 @@
 import { expected, ShmError, ShmSystemError, sysv } from '@shm/core';
 
+const { ShareLiteLock, ShareLiteStatus } = sysv;
+
 type NativeMapping = sysv.NativeMapping;
 
 import { type ParsedOptions, parseArgs, type ShareLiteKey, type ShareLiteOptions } from './args.js';
@@ -87,6 +89,14 @@ export class ShareLite {
   #semid = -1;
   /** segs[0] is the head; segs[i] holds bytes [i*dataSize, (i+1)*dataSize). */
   #segs: Segment[] = [];
+  /** The native store/fetch fast path; its copy of the segment list is refreshed after #segs changes. */
+  #chain: sysv.NativeShareLiteChain | undefined;
+  /** Its id for the hot calls (the object keeps it valid). */
+  #chainId = -1;
+  /** #segs changed since the chain last saw it (#chainChanged), or there is no chain yet. */
+  #chainStale = true;
+  /** The length the last fetch() returned: the next allocating fetch hands the addon a buffer of that size. */
+  #lastLength = 0;
   #segSize = 0;
   #dataSize = 0;
   /** The head's shm_state when the attachments in #segs were made. */
@@ -227,21 +237,19 @@ export class ShareLite {
     const len = typeof src === 'string' ? Buffer.byteLength(src, 'utf8') : src.byteLength;
     this.#checkLength(len);
     const held = this.#lock;
-    if (held !== LOCK_EX) {
-      if (held === LOCK_SH) this.#unlockNow();
-      this.#raw(RAW.EX_LOCK, -1);
-    }
-    try {
-      this.#write(src, len);
-    } finally {
-      if (held !== LOCK_EX) {
-        this.#rawUnlock(RAW.EX_UNLOCK);
-        if (held === LOCK_SH) {
-          this.#raw(RAW.SH_LOCK, -1);
-          this.#lock = LOCK_SH;
-        }
+    const bytes = typeof src === 'string' ? Buffer.from(src, 'utf8') : src;
+    if (held === LOCK_SH) this.#unlockNow();
+    if (this.#storeNative(held === LOCK_EX ? ShareLiteLock.Held : ShareLiteLock.Take, bytes) !== 0) {
+      // Slow: the exclusive lock is held (ours, or taken by the call); the JS path grows or shrinks the chain.
+      try {
+        this.#write(bytes, len);
+      } finally {
+        if (held !== LOCK_EX) this.#rawUnlock(RAW.EX_UNLOCK);
+        if (held === LOCK_SH) this.#relockShared();
       }
+      return;
     }
+    if (held === LOCK_SH) this.#relockShared();
   }
 
   /**
@@ -255,7 +263,9 @@ export class ShareLite {
     this.#checkSync();
     checkInto(into);
     const held = this.#lock;
-    if (held === 0) this.#raw(RAW.SH_LOCK, -1);
+    const r = this.#fetchNative(held === 0 ? ShareLiteLock.Take : ShareLiteLock.Held, into);
+    if (r !== ShareLiteStatus.Slow) return r as Buffer;
+    // Slow: the lock is held (ours or taken by the call); the JS path attaches, validates and copies.
     try {
       return this.#read(into);
     } finally {
@@ -272,6 +282,20 @@ export class ShareLite {
     return this.#serial(async () => {
       this.#checkOpen();
       const held = this.#lock;
+      if (held !== LOCK_SH) {
+        // Uncontended: one native call with the non-blocking lock; else wait on a pool thread as below.
+        const bytes = typeof src === 'string' ? Buffer.from(src, 'utf8') : src;
+        const r = this.#storeNative(held === 0 ? ShareLiteLock.TryTake : ShareLiteLock.Held, bytes);
+        if (r === 0) return;
+        if (r === ShareLiteStatus.Slow) {
+          try {
+            this.#write(bytes, len);
+          } finally {
+            if (held === 0) this.#rawUnlock(RAW.EX_UNLOCK);
+          }
+          return;
+        }
+      }
       if (held !== LOCK_EX) {
         if (held === LOCK_SH) this.#unlockNow();
         await this.#acquire(RAW.EX_LOCK_NB, EX_LOCK, -1);
@@ -295,7 +319,10 @@ export class ShareLite {
     return this.#serial(async () => {
       this.#checkOpen();
       const held = this.#lock;
-      if (held === 0) await this.#acquire(RAW.SH_LOCK_NB, SH_LOCK, -1);
+      // Uncontended: one native call with the non-blocking lock; else wait on a pool thread as below.
+      const r = this.#fetchNative(held === 0 ? ShareLiteLock.TryTake : ShareLiteLock.Held, into);
+      if (r !== ShareLiteStatus.WouldBlock && r !== ShareLiteStatus.Slow) return r as Buffer;
+      if (r === ShareLiteStatus.WouldBlock) await this.#acquire(RAW.SH_LOCK_NB, SH_LOCK, -1);
       try {
         return this.#read(into);
       } finally {
@@ -517,6 +544,7 @@ export class ShareLite {
       }
       const head = this.#attach(shmid, 'the head segment');
       this.#segs = [head];
+      this.#chainChanged();
       if (head.map.size <= HEADER_SIZE) {
         throw this.#badFormat(`its head segment (shmid ${shmid}) is only ${head.map.size} bytes`);
       }
@@ -595,6 +623,72 @@ export class ShareLite {
     }
   }
 
+  /** Called after every change to #segs: the native fast paths get a fresh list of mappings. */
+  #chainChanged(): void {
+    this.#chainStale = true;
+  }
+
+  /** The native chain's id, after handing it the current segment list if that changed. */
+  #fastChain(): number {
+    if (this.#chainStale) {
+      if (!this.#chain) {
+        this.#chain = sysv.shareliteChain(this.#semid, RAW);
+        this.#chainId = this.#chain.id;
+      }
+      this.#chain.setSegments(this.#segs.map((s) => s.map));
+      this.#chainStale = false;
+    }
+    return this.#chainId;
+  }
+
+  /**
+   * store in one native call: the exclusive lock per `lock` (Take, TryTake, or Held: this handle holds it),
+   * write_share steps 2-7 over the attached chain, the exclusive unlock unless Held. Returns 0 when done; Slow when
+   * the chain must grow, shrink or be re-attached (the exclusive lock is then held and nothing was written);
+   * WouldBlock when TryTake would block (nothing held).
+   */
+  #storeNative(lock: sysv.ShareLiteLock, bytes: Uint8Array): number {
+    let r: number;
+    try {
+      r = sysv.shareliteStore(this.#fastChain(), lock, this.#state, bytes);
+    } catch (e) {
+      throw this.#sysError(e, 'cannot lock');
+    }
+    if (r === ShareLiteStatus.UnlockLost) throw this.#unlockLost();
+    return r;
+  }
+
+  /**
+   * fetch in one native call: the shared lock per `lock` (Take, TryTake, or Held: this handle holds a lock),
+   * read_share over the attached chain, the shared unlock unless Held. Returns the value; Slow when the chain must
+   * be re-attached or the header needs the JS checks (the lock is then held); WouldBlock when TryTake would block.
+   * Without `into`, the addon gets a buffer of the last fetched length (from Node's pool for small values: far
+   * cheaper than a Buffer made by the addon) and fills it when the length is unchanged; else it allocates one of
+   * the exact length itself.
+   */
+  #fetchNative(lock: sysv.ShareLiteLock, into: Uint8Array | undefined): Buffer | number {
+    const guess = into ? undefined : this.#lastLength > 0 ? Buffer.allocUnsafe(this.#lastLength) : undefined;
+    let r: Buffer | number;
+    try {
+      r = sysv.shareliteFetch(this.#fastChain(), lock, this.#state, (into ?? guess) || null);
+    } catch (e) {
+      throw this.#sysError(e, 'cannot lock');
+    }
+    if (typeof r !== 'number') {
+      this.#lastLength = r.length;
+      return r;
+    }
+    if (r < 0) {
+      if (r === ShareLiteStatus.UnlockLost) throw this.#unlockLost();
+      return r;
+    }
+    if (into) return Buffer.from(into.buffer, into.byteOffset, r);
+    this.#lastLength = r;
+    if (r === guess!.length) return guess!;
+    // The value shrank: an exact copy, so a small value never pins the larger buffer.
+    return r === 0 ? Buffer.alloc(0) : Buffer.from(guess!.subarray(0, r));
+  }
+
   /** write_share steps 2-7; the caller holds the exclusive lock. */
   #write(src: string | Uint8Array, len: number): void {
     this.#revalidate();
@@ -656,6 +750,7 @@ export class ShareLite {
     if (st === this.#state) return;
     for (let i = 1; i < this.#segs.length; i++) this.#segs[i]!.map.close();
     this.#segs.length = 1;
+    this.#chainChanged();
     this.#state = st;
   }
 
@@ -677,6 +772,7 @@ export class ShareLite {
       );
     }
     this.#segs.push(seg);
+    this.#chainChanged();
     return seg;
   }
 
@@ -758,6 +854,7 @@ export class ShareLite {
     const cached = new Map<number, Segment>();
     for (let i = keep; i < this.#segs.length; i++) cached.set(this.#segs[i]!.shmid, this.#segs[i]!);
     this.#segs.length = keep;
+    this.#chainChanged();
     this.#removeChain(last.i32[NEXT_SHMID]!, cached);
     last.i32[NEXT_SHMID] = -1;
     head.u32[SHM_STATE] = head.u32[SHM_STATE]! + 1;
@@ -840,10 +937,12 @@ export class ShareLite {
     const cached = new Map<number, Segment>();
     for (let i = 1; i < this.#segs.length; i++) cached.set(this.#segs[i]!.shmid, this.#segs[i]!);
     this.#segs.length = 1;
+    this.#chainChanged();
     // #removeChain only warns, so the head and the set below are always removed.
     this.#removeChain(head.i32[NEXT_SHMID]!, cached);
     head.map.close();
     this.#segs = [];
+    this.#chainChanged();
     this.#closed = true;
     this.#lock = 0;
     destroyAtExit.delete(this);
@@ -875,6 +974,7 @@ export class ShareLite {
   #detachAll(): void {
     for (const s of this.#segs) s.map.close();
     this.#segs = [];
+    this.#chainChanged();
   }
 
   // ---------------------------------------------------------------- internals: locks
@@ -893,14 +993,22 @@ export class ShareLite {
   /** An unlock table: it never waits, so EAGAIN means the semaphore was already 0. */
   #rawUnlock(ops: Int32Array): void {
     this.#lock = 0;
-    if (!this.#raw(ops, -1)) {
-      throw new ShmSystemError(
-        `cannot unlock the IPC::ShareLite share with ${this.#keyName}: the lock was already released (semaphore is 0; was the set reset?)`,
-        11,
-        'semop',
-        this.#keyName,
-      );
-    }
+    if (!this.#raw(ops, -1)) throw this.#unlockLost();
+  }
+
+  #unlockLost(): ShmSystemError {
+    return new ShmSystemError(
+      `cannot unlock the IPC::ShareLite share with ${this.#keyName}: the lock was already released (semaphore is 0; was the set reset?)`,
+      11,
+      'semop',
+      this.#keyName,
+    );
+  }
+
+  /** After a store made under a shared lock: take it again (blocking), as Perl does. */
+  #relockShared(): void {
+    this.#raw(RAW.SH_LOCK, -1);
+    this.#lock = LOCK_SH;
   }
 
   #unlockNow(): void {

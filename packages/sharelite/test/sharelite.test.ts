@@ -201,6 +201,48 @@ describe('values', () => {
     expect(() => s.fetch([1, 2] as any)).toThrow(TypeError);
   });
 
+  it('fetch() returns a fresh Buffer of exactly the value, owned by the caller, as the length changes', () => {
+    const s = open({ create: true, size: 1024 });
+    const lengths = [100, 100, 40, 0, 3000, 3000, 999, 1008, 2017, 5];
+    const got: Buffer[] = [];
+    for (const [i, len] of lengths.entries()) {
+      s.store(pattern(len, i));
+      got.push(s.fetch());
+    }
+    for (const [i, b] of got.entries()) b.fill(0xff - i); // writing one result never shows in another
+    for (const [i, len] of lengths.entries()) {
+      expect(got[i]!.length).toBe(len);
+      expect(got[i]!.every((x) => x === 0xff - i)).toBe(true);
+      if (len > 0) expect(got[i]!.buffer.byteLength).toBeLessThan(Math.max(2 * len, 8192 + 1)); // never pins a larger block
+    }
+    expect(md5(s.fetch())).toBe(md5(pattern(5, 9)));
+  });
+
+  it('store and fetch keep working as the chain grows, shrinks and is swapped by another handle', () => {
+    const a = open({ create: true, size: 1024 });
+    const b = open();
+    const seq: [ShareLite, number][] = [
+      [a, 10],
+      [a, 5000],
+      [b, 5000],
+      [b, 2000],
+      [a, 7000],
+      [b, 0],
+      [a, 3000],
+    ];
+    for (const [i, [w, len]] of seq.entries()) {
+      w.store(pattern(len, i));
+      for (const r of [a, b]) {
+        expect(md5(r.fetch())).toBe(md5(pattern(len, i)));
+        const into = Buffer.alloc(8000);
+        expect(md5(r.fetch(into))).toBe(md5(pattern(len, i)));
+      }
+      expect(rawHeader(key).length).toBe(len);
+    }
+    expect(rawHeader(key).version).toBe(seq.length + 1);
+    expect(semValues(key)).toEqual([1, 0, 0]);
+  });
+
   it('version counts every store, empty ones included', () => {
     const s = open({ create: true });
     for (let i = 0; i < 5; i++) s.store(i % 2 ? '' : 'x');
