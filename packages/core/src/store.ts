@@ -55,7 +55,9 @@ const SERIAL_MASK = 0x3fffffff;
 const OPTIMISTIC_TRIES = 64;
 /** Above this many bytes, a reader overtaken twice takes the shared lock rather than copy again. */
 const LARGE_READ = 16 * 1024;
-/** After a large read was overtaken, this many more large reads take the shared lock at once. */
+/** Above this many bytes, an overtaken reader takes the shared lock at once (a copy costs milliseconds). */
+const HUGE_READ = 4 * 1024 * 1024;
+/** After a huge read was overtaken, this many more huge reads take the shared lock at once. */
 const LOCKED_LARGE_RUN = 3;
 /** Up to this many bytes, an inline value is copied into a caller's buffer by a word loop rather than set(). */
 const SMALL_COPY = 256;
@@ -521,7 +523,7 @@ export class Store {
    */
   fetch(into?: Uint8Array, info?: FetchInfo): Uint8Array {
     if (this.#closed) this.#check();
-    if (this.#lockedLarge > 0 && this.#lastLength > LARGE_READ) {
+    if (this.#lockedLarge > 0 && this.#lastLength > HUGE_READ) {
       // Writers overtook a recent large read: the next few go straight to the lock rather than copy in vain.
       this.#lockedLarge--;
     } else {
@@ -529,11 +531,13 @@ export class Store {
         const r = this.#tryRead(into, info);
         if (r !== undefined) return r;
         this.stats.retries++;
-        // A large copy that a writer overtook will likely be overtaken again: wait for the lock instead.
-        if (this.#lastLength > LARGE_READ) {
+        // A large copy that a writer overtook will likely be overtaken again: wait for the lock instead (a huge
+        // one at once, and the next few too, since each wasted copy costs milliseconds).
+        if (this.#lastLength > HUGE_READ) {
           this.#lockedLarge = LOCKED_LARGE_RUN;
           break;
         }
+        if (this.#lastLength > LARGE_READ && attempt >= 1) break;
       }
     }
     // Writers keep overtaking: read under the shared lock, where no commit can happen. Raising H_STARVED makes
