@@ -379,6 +379,8 @@ export class VarNode {
         const { v, r, removed, added } = apply(env.v);
         const next: Envelope = { t: env.t, l: env.l, h: env.h, v };
         const bytes = this.space.serializer.encode(next);
+        // Children rewritten in place commit first: a reader woken by this variable's serial sees them all new.
+        prep.commitClaims();
         const serial = this.store.storeLocked(bytes, this.#sid);
         committed = true;
         this.stats.commits++;
@@ -392,6 +394,7 @@ export class VarNode {
         after = added ? refCountsOf(added) : refCounts(env.t, v);
         return r;
       } finally {
+        prep.releaseClaims();
         this.store.lock.unlock();
       }
     } finally {
@@ -429,6 +432,48 @@ export class VarNode {
     }
     if (doomed) this.#destroyStore();
     return doomed;
+  }
+
+  /**
+   * For a rewrite in place, under the lock of the variable that references this one: takes this variable's lock
+   * without waiting and returns its envelope if the reference being replaced is the only one (`l` is 1) and no
+   * live process holds it as a variable of its own. Otherwise (busy, shared, removed) undefined, lock not held.
+   * Never waiting is what makes taking a child's lock under its parent's safe from lock-order deadlocks.
+   */
+  tryClaim(): Envelope | undefined {
+    if (this.#removed) return undefined;
+    let st: Store;
+    try {
+      st = this.store;
+    } catch {
+      return undefined;
+    }
+    // Held here already (the variable being written itself, or one the caller locked on purpose): leave it be.
+    if (st.lock.holdsShared || st.lock.holdsExclusive) return undefined;
+    const s = st.lock.lock(0);
+    if (s === LockStatus.WouldBlock) return undefined;
+    if (s === LockStatus.OwnerDied) this.ownerDied = true;
+    let env: Envelope | undefined;
+    try {
+      env = this.#fresh();
+    } catch {
+      env = undefined;
+    }
+    if (env === undefined || env.l !== 1 || (env.h.length > 0 && env.h.some(isAlive))) {
+      st.lock.unlock();
+      return undefined;
+    }
+    return env;
+  }
+
+  /** Commits an envelope encoded as `bytes` under the lock tryClaim() took; `exact`: cache it as written. */
+  commitClaimed(env: Envelope, bytes: Uint8Array, exact: boolean): void {
+    const serial = this.store.storeLocked(bytes, this.#sid);
+    this.stats.commits++;
+    if (exact) {
+      this.#env = env;
+      this.#serial = serial;
+    } else this.#serial = -1;
   }
 
   /** Adds this process to the holders of an anonymous root variable. */
@@ -616,9 +661,141 @@ export class Prep {
   /** Provisional references taken, by id. */
   readonly #taken = new Map<string, number>();
   readonly #memo = new Map<object, Ref>();
+  /** Children claimed for a rewrite in place (locked by tryClaim), deepest first; `done` once committed. */
+  #claims: Claim[] = [];
 
   constructor(space: Space) {
     this.space = space;
+  }
+
+  /**
+   * Converts one value about to be assigned to one slot (a hash key, an array index, a ScalarRef's value). A plain
+   * object or array made of plain data only (no tied Proxy, no object twice) is validated now but converted later,
+   * by resolve() under the variable's lock, where it can rewrite the container it replaces in place.
+   */
+  convertSlot(value: unknown, what: string): unknown {
+    if (typeof value === 'object' && value !== null && !nodeOf(value)) {
+      const o = value as object;
+      if (Array.isArray(o) || isPlainObject(o)) {
+        this.#validate(o, what, []);
+        if (plainTree(o, new Set())) return new Deferred(o);
+      }
+    }
+    return this.convert([value], what)[0];
+  }
+
+  /**
+   * Under the lock of the variable being written, with `old` the stored value the slot holds now: the stored form
+   * of what convertSlot() returned. A deferred container replacing a nested variable of the same kind that nothing
+   * else references is written into it (recursively, level by level), keeping its segment and its id; otherwise
+   * it gets new segments as convert() gives them.
+   */
+  resolve(x: unknown, old: unknown): unknown {
+    return x instanceof Deferred ? this.#place(x.value, old, true) : x;
+  }
+
+  #place(o: object, old: unknown, top: boolean): unknown {
+    const kind: Kind = Array.isArray(o) ? 'array' : 'hash';
+    const node = this.#claim(old, kind);
+    if (!node) return this.#store(o, top);
+    const claim: Claim = {
+      node,
+      env: undefined,
+      bytes: undefined,
+      before: undefined,
+      after: undefined,
+      done: false,
+    };
+    this.#claims.push(claim);
+    const cur = node.env();
+    const was = cur.v;
+    // Filled in place, so that a failure half-way knows which new children to give back (see #claimDeltas).
+    const v: unknown = kind === 'array' ? [] : {};
+    claim.before = refCounts(kind, was);
+    try {
+      if (kind === 'array') {
+        const w = Array.isArray(was) ? was : [];
+        const a = o as unknown[];
+        for (let i = 0; i < a.length; i++) (v as unknown[]).push(this.#slot(a[i], w[i]));
+      } else {
+        const w = (typeof was === 'object' && was !== null ? was : {}) as Record<string, unknown>;
+        for (const k of Object.keys(o)) {
+          Object.defineProperty(v, k, {
+            value: this.#slot((o as Record<string, unknown>)[k], Object.hasOwn(w, k) ? w[k] : undefined),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+      }
+    } finally {
+      claim.after = refCounts(kind, v);
+    }
+    const next: Envelope = { t: kind, l: cur.l, h: cur.h, v };
+    // Encoded now, before anything commits: a value the serializer rejects leaves every variable as it was.
+    claim.bytes = this.space.serializer.encode(next);
+    claim.env = next;
+    // Deepest first: a claim is committed after the ones made while filling it.
+    this.#claims.splice(this.#claims.indexOf(claim), 1);
+    this.#claims.push(claim);
+    return makeRef(node.id);
+  }
+
+  /** One element of a container being rewritten in place: `old` is what the same key or index holds now. */
+  #slot(x: unknown, old: unknown): unknown {
+    if (typeof x === 'object' && x !== null && (Array.isArray(x) || isPlainObject(x)))
+      return this.#place(x, old, false);
+    return this.#store(x, false);
+  }
+
+  /** The nested variable `old` refers to, locked, if it is a `kind` that only this reference reaches. */
+  #claim(old: unknown, kind: Kind): VarNode | undefined {
+    if (!(typeof old === 'object' && old !== null && isRef(old))) return undefined;
+    const id = old[REF_KEY];
+    if (!isAnonymousId(id) || this.#claims.some((c) => c.node.id === id)) return undefined;
+    let node: VarNode | undefined;
+    try {
+      node = VarNode.open(id, this.space);
+    } catch {
+      return undefined;
+    }
+    if (!node || node.kind !== kind) return undefined;
+    return node.tryClaim() ? node : undefined;
+  }
+
+  /** Commits the claimed children (write() calls it under the parent's lock, just before the parent's commit). */
+  commitClaims(): void {
+    for (const c of this.#claims) {
+      c.node.commitClaimed(c.env!, c.bytes!, this.exact);
+      c.done = true;
+    }
+  }
+
+  /** Unlocks the claimed children (the references they dropped or gained are settled by settle() or undo()). */
+  releaseClaims(): void {
+    for (const c of this.#claims) {
+      if (c.node.closed) continue;
+      const lock = c.node.store.lock;
+      if (lock.holdsExclusive) lock.unlock();
+    }
+  }
+
+  /** Reference changes inside the claimed children: what a committed one dropped, or what an aborted one created. */
+  #claimDeltas(into: Map<string, number>): void {
+    for (const c of this.#claims) {
+      const before = c.before ?? new Map<string, number>();
+      const after = c.after ?? new Map<string, number>();
+      if (c.done) {
+        for (const [id, n] of before) {
+          const d = (after.get(id) ?? 0) - n;
+          if (d < 0) into.set(id, (into.get(id) ?? 0) + d);
+        }
+      } else {
+        // Only new children appear in `after` alone (a deferred value holds no tied Proxy): they go again.
+        for (const [id, n] of after) if (!before.has(id)) into.set(id, (into.get(id) ?? 0) - n);
+      }
+    }
+    this.#claims = [];
   }
 
   /** Converts `values`; if any is rejected, nothing has been created. */
@@ -751,12 +928,13 @@ export class Prep {
 
   /** The commit happened: make each reference count match what it added and removed. */
   settle(before: Map<string, number>, after: Map<string, number>): void {
-    if (before.size === 0 && after.size === 0 && this.#taken.size === 0) return;
     const fix = new Map<string, number>();
+    if (this.#claims.length > 0) this.#claimDeltas(fix);
+    if (before.size === 0 && after.size === 0 && this.#taken.size === 0 && fix.size === 0) return;
     const ids = new Set([...before.keys(), ...after.keys(), ...this.#taken.keys()]);
     for (const id of ids) {
       const d = (after.get(id) ?? 0) - (before.get(id) ?? 0) - (this.#taken.get(id) ?? 0);
-      if (d !== 0) fix.set(id, d);
+      if (d !== 0) fix.set(id, (fix.get(id) ?? 0) + d);
     }
     this.#taken.clear();
     if (fix.size > 0) releaseRefs(this.space, fix, 1);
@@ -764,10 +942,42 @@ export class Prep {
 
   /** The commit did not happen: give back every provisional reference (removing what was created for it). */
   undo(): void {
-    const taken = new Map(this.#taken);
+    const fix = new Map<string, number>();
+    for (const [id, n] of this.#taken) fix.set(id, -n);
     this.#taken.clear();
-    if (taken.size > 0) releaseRefs(this.space, taken, -1);
+    if (this.#claims.length > 0) this.#claimDeltas(fix);
+    if (fix.size > 0) releaseRefs(this.space, fix, 1);
   }
+}
+
+/** A plain container whose conversion waits for the lock of the variable it goes into (see Prep.resolve). */
+class Deferred {
+  constructor(readonly value: object) {}
+}
+
+/** A nested variable being rewritten in place by one write. */
+interface Claim {
+  node: VarNode;
+  env: Envelope | undefined;
+  bytes: Uint8Array | undefined;
+  /** References its contents held before / will hold after (to settle once the outcome is known). */
+  before: Map<string, number> | undefined;
+  after: Map<string, number> | undefined;
+  done: boolean;
+}
+
+/** True if `x` holds no tied Proxy and no object twice (validated plain data): it may be placed by resolve(). */
+function plainTree(x: unknown, seen: Set<object>): boolean {
+  if (typeof x !== 'object' || x === null) return true;
+  if (nodeOf(x)) return false;
+  if (!(Array.isArray(x) || isPlainObject(x))) return true;
+  if (seen.has(x)) return false;
+  seen.add(x);
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) if (!plainTree(x[i], seen)) return false;
+  } else
+    for (const k of Object.keys(x)) if (!plainTree((x as Record<string, unknown>)[k], seen)) return false;
+  return true;
 }
 
 function unshareable(path: string, what: string): ShmError {
