@@ -334,12 +334,7 @@ export class VarNode {
     if (this.kind === 'array') return (v as unknown[]).map(conv);
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(v as object)) {
-      Object.defineProperty(out, k, {
-        value: conv((v as Record<string, unknown>)[k]),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      setOwn(out, k, conv((v as Record<string, unknown>)[k]));
     }
     return out;
   }
@@ -636,6 +631,16 @@ export function releaseRefs(space: Space, counts: Map<string, number>, sign = -1
   }
 }
 
+/**
+ * Sets an own data property as a plain object literal would: an assignment (objects stay in fast mode, which the
+ * encoder notices), except '__proto__', which an assignment would take as the prototype setter.
+ */
+function setOwn(o: object, k: string, value: unknown): void {
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value, enumerable: true, writable: true, configurable: true });
+  else (o as Record<string, unknown>)[k] = value;
+}
+
 const PLAIN_LEAVES = [Date, RegExp, Map, Set, ArrayBuffer, Error, Boolean, Number, String, BigInt];
 
 function isPlainObject(x: object): boolean {
@@ -720,12 +725,11 @@ export class Prep {
       } else {
         const w = (typeof was === 'object' && was !== null ? was : {}) as Record<string, unknown>;
         for (const k of Object.keys(o)) {
-          Object.defineProperty(v, k, {
-            value: this.#slot((o as Record<string, unknown>)[k], Object.hasOwn(w, k) ? w[k] : undefined),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
+          setOwn(
+            v as object,
+            k,
+            this.#slot((o as Record<string, unknown>)[k], Object.hasOwn(w, k) ? w[k] : undefined),
+          );
         }
       }
     } finally {
@@ -821,12 +825,7 @@ export class Prep {
     );
     const out: Record<string, unknown> = {};
     keys.forEach((k, i) => {
-      Object.defineProperty(out, k, {
-        value: values[i],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      setOwn(out, k, values[i]);
     });
     return out;
   }
@@ -900,12 +899,7 @@ export class Prep {
       else {
         const c: Record<string, unknown> = {};
         for (const k of Object.keys(o)) {
-          Object.defineProperty(c, k, {
-            value: this.#store((o as Record<string, unknown>)[k], false),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
+          setOwn(c, k, this.#store((o as Record<string, unknown>)[k], false));
         }
         contents = c;
       }
