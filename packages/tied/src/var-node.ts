@@ -682,8 +682,7 @@ export class Prep {
     if (typeof value === 'object' && value !== null && !nodeOf(value)) {
       const o = value as object;
       if (Array.isArray(o) || isPlainObject(o)) {
-        this.#validate(o, what, []);
-        if (plainTree(o, new Set())) return new Deferred(o);
+        if (this.#validate(o, what, [], [], new Set())) return new Deferred(o);
       }
     }
     return this.convert([value], what)[0];
@@ -804,7 +803,7 @@ export class Prep {
 
   /** Converts `values`; if any is rejected, nothing has been created. */
   convert(values: unknown[], what: string): unknown[] {
-    for (const v of values) this.#validate(v, what, []);
+    for (const v of values) this.#validate(v, what, [], [], new Set());
     try {
       return values.map((v) => this.#store(v));
     } catch (e) {
@@ -830,28 +829,47 @@ export class Prep {
     return out;
   }
 
-  #validate(x: unknown, path: string, stack: object[]): void {
+  /**
+   * Throws ERR_SHM_UNSERIALIZABLE for what cannot be shared. Returns true if `x` is plain data only (no tied
+   * Proxy, no object met twice): then it may be placed by resolve(). The path is built only for the error.
+   */
+  #validate(
+    x: unknown,
+    base: string,
+    stack: object[],
+    keys: (string | number)[],
+    seen: Set<object>,
+  ): boolean {
     const t = typeof x;
-    if (t === 'function' || t === 'symbol') throw unshareable(path, `a ${t}`);
-    if (t !== 'object' || x === null) return;
+    if (t === 'function' || t === 'symbol') throw unshareable(pathOf(base, keys), `a ${t}`);
+    if (t !== 'object' || x === null) return true;
     const o = x as object;
-    if (nodeOf(o)) return;
+    if (nodeOf(o)) return false;
     if (Array.isArray(o) || isPlainObject(o)) {
-      if (stack.includes(o)) throw unshareable(path, 'a cycle (an object that contains itself)');
+      if (stack.includes(o))
+        throw unshareable(pathOf(base, keys), 'a cycle (an object that contains itself)');
+      let plain = !seen.has(o);
+      seen.add(o);
       stack.push(o);
-      if (Array.isArray(o))
-        o.forEach((e, i) => {
-          this.#validate(e, `${path}[${i}]`, stack);
-        });
-      else
-        for (const k of Object.keys(o))
-          this.#validate((o as Record<string, unknown>)[k], `${path}.${k}`, stack);
+      if (Array.isArray(o)) {
+        for (let i = 0; i < o.length; i++) {
+          keys.push(i);
+          if (!this.#validate(o[i], base, stack, keys, seen)) plain = false;
+          keys.pop();
+        }
+      } else {
+        for (const k of Object.keys(o)) {
+          keys.push(k);
+          if (!this.#validate((o as Record<string, unknown>)[k], base, stack, keys, seen)) plain = false;
+          keys.pop();
+        }
+      }
       stack.pop();
-      return;
+      return plain;
     }
-    if (ArrayBuffer.isView(o) || PLAIN_LEAVES.some((C) => o instanceof C)) return;
+    if (ArrayBuffer.isView(o) || PLAIN_LEAVES.some((C) => o instanceof C)) return true;
     throw unshareable(
-      path,
+      pathOf(base, keys),
       `an instance of ${typeName(o)} (class instances would come back as plain objects; store a plain object instead)`,
     );
   }
@@ -960,18 +978,11 @@ interface Claim {
   done: boolean;
 }
 
-/** True if `x` holds no tied Proxy and no object twice (validated plain data): it may be placed by resolve(). */
-function plainTree(x: unknown, seen: Set<object>): boolean {
-  if (typeof x !== 'object' || x === null) return true;
-  if (nodeOf(x)) return false;
-  if (!(Array.isArray(x) || isPlainObject(x))) return true;
-  if (seen.has(x)) return false;
-  seen.add(x);
-  if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) if (!plainTree(x[i], seen)) return false;
-  } else
-    for (const k of Object.keys(x)) if (!plainTree((x as Record<string, unknown>)[k], seen)) return false;
-  return true;
+/** 'x.a[2].b' from the name of what is being stored and the keys leading to the culprit. */
+function pathOf(base: string, keys: (string | number)[]): string {
+  let p = base;
+  for (const k of keys) p += typeof k === 'number' ? `[${k}]` : `.${k}`;
+  return p;
 }
 
 function unshareable(path: string, what: string): ShmError {
