@@ -666,8 +666,9 @@ export class Prep {
   /** Provisional references taken, by id. */
   readonly #taken = new Map<string, number>();
   readonly #memo = new Map<object, Ref>();
-  /** Children claimed for a rewrite in place (locked by tryClaim), deepest first; `done` once committed. */
+  /** Children claimed for a rewrite in place (locked by tryClaim), in the order claimed; `done` once committed. */
   #claims: Claim[] = [];
+  readonly #claimed = new Set<string>();
 
   constructor(space: Space) {
     this.space = space;
@@ -711,6 +712,7 @@ export class Prep {
       done: false,
     };
     this.#claims.push(claim);
+    this.#claimed.add(node.id);
     const cur = node.env();
     const was = cur.v;
     // Filled in place, so that a failure half-way knows which new children to give back (see #claimDeltas).
@@ -738,9 +740,6 @@ export class Prep {
     // Encoded now, before anything commits: a value the serializer rejects leaves every variable as it was.
     claim.bytes = this.space.serializer.encode(next);
     claim.env = next;
-    // Deepest first: a claim is committed after the ones made while filling it.
-    this.#claims.splice(this.#claims.indexOf(claim), 1);
-    this.#claims.push(claim);
     return makeRef(node.id);
   }
 
@@ -755,7 +754,7 @@ export class Prep {
   #claim(old: unknown, kind: Kind): VarNode | undefined {
     if (!(typeof old === 'object' && old !== null && isRef(old))) return undefined;
     const id = old[REF_KEY];
-    if (!isAnonymousId(id) || this.#claims.some((c) => c.node.id === id)) return undefined;
+    if (this.#claimed.has(id) || !isAnonymousId(id)) return undefined;
     let node: VarNode | undefined;
     try {
       node = VarNode.open(id, this.space);
@@ -768,7 +767,9 @@ export class Prep {
 
   /** Commits the claimed children (write() calls it under the parent's lock, just before the parent's commit). */
   commitClaims(): void {
-    for (const c of this.#claims) {
+    // Claimed parent before children: backwards, every nested variable commits before the one that contains it.
+    for (let i = this.#claims.length - 1; i >= 0; i--) {
+      const c = this.#claims[i]!;
       c.node.commitClaimed(c.env!, c.bytes!, this.exact);
       c.done = true;
     }
@@ -799,6 +800,7 @@ export class Prep {
       }
     }
     this.#claims = [];
+    this.#claimed.clear();
   }
 
   /** Converts `values`; if any is rejected, nothing has been created. */
