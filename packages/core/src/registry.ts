@@ -62,12 +62,16 @@ export function registryDir(): string {
   return process.env.SHM_REGISTRY_DIR ?? join(tmpdir(), `shm-registry-${safeUser()}`);
 }
 
+/** The user name, looked up once (getpwuid on every registry access was most of the cost of removing a store). */
+let user: string | undefined;
 function safeUser(): string {
+  if (user !== undefined) return user;
   try {
-    return userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '_');
+    user = userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '_');
   } catch {
-    return String(process.getuid?.() ?? 'user');
+    user = String(process.getuid?.() ?? 'user');
   }
+  return user;
 }
 
 function fileFor(backend: string, id: string): string {

@@ -431,7 +431,7 @@ export class RwLock {
     const a = this.#a;
     const b = this.#b;
     const tid = this.#tid;
-    const start = startTimeOf(tid) | 0;
+    const start = ownStartTime(tid);
     for (let pass = 0; pass < 2; pass++) {
       for (let i = 0; i < SLOT_COUNT; i++) {
         // Lowest free slot first: with up to 32 participants, writers check a single bitmap word.
@@ -542,6 +542,19 @@ function checkOffset(region: Region, offset: number): number {
   return offset / 4;
 }
 
+/**
+ * This thread's start time, read from /proc once per thread id (module state is per thread): claiming a slot in
+ * every new lock read it afresh, a third of the cost of creating a small store.
+ */
+let cachedTid = 0;
+let cachedStart = 0;
+function ownStartTime(tid: number): number {
+  if (tid !== cachedTid) {
+    cachedStart = startTimeOf(tid) | 0;
+    cachedTid = tid;
+  }
+  return cachedStart;
+}
 function aliveLow32(tid: number, start32: number): boolean {
   if (!isAlive(tid)) return false;
   if (start32 === 0) return true;

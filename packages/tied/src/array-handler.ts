@@ -115,11 +115,14 @@ function setIndexOrLength(node: VarNode, p: string, value: unknown): void {
     throw new TypeError(`Expected an index or 'length' for tied array ${node.label} but received '${p}'`);
   }
   const prep = new Prep(node.space);
-  const [stored] = prep.convert([value], `${node.label}[${p}]`);
+  const pending = prep.convertSlot(value, `${node.label}[${p}]`);
   node.write(prep, (cur) => {
     const a = (cur as unknown[]).slice();
-    a[Number(p)] = stored;
-    return { v: a, r: undefined };
+    const i = Number(p);
+    const old = a[i];
+    const stored = prep.resolve(pending, old);
+    a[i] = stored;
+    return { v: a, r: undefined, removed: [old], added: [stored] };
   });
 }
 

@@ -20,12 +20,14 @@ function noSymbols(node: VarNode, p: symbol): never {
 /** Sets one key: an atomic read-modify-write of the whole hash. */
 export function setKey(node: VarNode, key: string, value: unknown): void {
   const prep = new Prep(node.space);
-  const [stored] = prep.convert([value], `${node.label}.${key}`);
+  const pending = prep.convertSlot(value, `${node.label}.${key}`);
   node.write(prep, (cur) => {
     const c = cur as Record<string, unknown>;
+    const old = hasOwn(c, key) ? c[key] : undefined;
+    const stored = prep.resolve(pending, old);
     const next = { ...c };
     define(next, key, stored);
-    return { v: next, r: undefined, removed: [hasOwn(c, key) ? c[key] : undefined], added: [stored] };
+    return { v: next, r: undefined, removed: [old], added: [stored] };
   });
 }
 

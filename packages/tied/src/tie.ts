@@ -19,8 +19,8 @@ class TiedScalarRef<T> extends ScalarRef<T> {
   override set value(v: T) {
     const node = this.#node;
     const prep = new Prep(node.space);
-    const [stored] = prep.convert([v], `${node.label}.value`);
-    node.write(prep, () => ({ v: stored, r: undefined }));
+    const stored = prep.convertSlot(v, `${node.label}.value`);
+    node.write(prep, (cur) => ({ v: prep.resolve(stored, cur), r: undefined }));
   }
 }
 

@@ -159,6 +159,86 @@ describe('tied variables across processes', () => {
     expect(segments(ns())).toEqual([]);
   });
 
+  it('a nested object rewritten in place is seen by another process holding it; one referenced elsewhere is not overwritten', async () => {
+    const ref = local(new ScalarRef<any>(), 'handoff');
+    ref.value = { id: 1, tags: ['a'], nested: { stock: { shelf: 1 } } };
+    const b = peer('scalar', 'handoff');
+    await ready(b);
+    await run(
+      b,
+      'state.nested = v.value.nested; state.tags = v.value.tags; state.keep = api.tie({}, "keep", { namespace: api.tied(v).namespace }); state.keep.it = v.value.nested.stock;',
+    );
+    ref.value = { id: 2, tags: ['b', 'c'], nested: { stock: { shelf: 2 } } };
+    // B's Proxies of the nested variables follow them (before, B got ERR_SHM_NOT_FOUND).
+    expect(await run(b, 'return [state.nested.stock ? 1 : 0, [...state.tags], v.value.id];')).toEqual([
+      1,
+      ['b', 'c'],
+      2,
+    ]);
+    // `stock` was also referenced from B's 'keep': it was not overwritten but replaced, and keeps its value there.
+    expect(
+      await run(
+        b,
+        'return [state.keep.it.shelf, state.nested.stock.shelf, api.tied(state.keep.it).debug().links];',
+      ),
+    ).toEqual([1, 2, 1]);
+    await run(b, 'api.tied(state.keep).remove();');
+    expect(segments(ns())).toHaveLength(5);
+  });
+
+  it('many stores of an object from two processes keep the segment count and the reference counts flat', async () => {
+    const ref = local(new ScalarRef<any>(), 'flat');
+    const obj = (i: number) => ({
+      id: i,
+      name: 'w',
+      tags: ['a', 'b', 'c'],
+      nested: { price: i / 2, stock: { shelf: i } },
+    });
+    ref.value = obj(0);
+    const before = segments(ns());
+    expect(before).toHaveLength(5); // the ScalarRef, the hash, tags, nested, stock
+    const b = peer('scalar', 'flat');
+    await ready(b);
+    const far = run(
+      b,
+      'for (let i = 1; i <= 500; i++) v.value = { id: -i, name: "w", tags: ["a", "b", "c"], nested: { price: i, stock: { shelf: i } } };',
+    );
+    for (let i = 1; i <= 500; i++) ref.value = obj(i);
+    await far;
+    expect(segments(ns())).toEqual(before);
+    const v = tied(ref).snapshot() as any;
+    expect(v.tags).toEqual(['a', 'b', 'c']);
+    expect(v.nested.stock.shelf).toBe(Math.abs(v.id)); // a whole store, whichever process's came last
+    for (const x of [ref.value, ref.value.tags, ref.value.nested, ref.value.nested.stock])
+      expect(tied(x).debug().links).toBe(1);
+  });
+
+  it('a process SIGKILLed in the middle of storing objects leaves a whole structure and no stray segment', async () => {
+    const ref = local(new ScalarRef<any>(), 'killed');
+    ref.value = { id: 0, tags: ['t'], nested: { stock: { shelf: 0 } } };
+    const b = peer('scalar', 'killed');
+    await ready(b);
+    b.send({
+      id: -1,
+      code: 'for (let i = 1; ; i++) v.value = { id: i, tags: ["t", i], nested: { stock: { shelf: i } } };',
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    b.kill('SIGKILL');
+    await b.exited;
+    expect(segments(ns())).toHaveLength(5);
+    const v = tied(ref).snapshot() as any;
+    expect(v.id).toBeGreaterThan(0);
+    // Children commit before their parent: they are at least as new as the parent, and each is whole.
+    expect(v.tags[1]).toBeGreaterThanOrEqual(v.id);
+    expect(v.nested.stock.shelf).toBeGreaterThanOrEqual(v.id);
+    for (const x of [ref.value, ref.value.tags, ref.value.nested, ref.value.nested.stock])
+      expect(tied(x).debug().links).toBe(1);
+    // The next store works, whatever locks the dead process held, and leaves the same five segments.
+    ref.value = { id: -1, tags: ['u'], nested: { stock: { shelf: -1 } } };
+    expect(tied(ref).snapshot()).toEqual({ id: -1, tags: ['u'], nested: { stock: { shelf: -1 } } });
+    expect(segments(ns())).toHaveLength(5);
+  });
+
   it('a ScalarRef counter incremented with withWriteLock in several processes', async () => {
     const c = local(new ScalarRef(0), 'hits');
     const peers = [0, 1, 2].map(() => peer('scalar', 'hits'));

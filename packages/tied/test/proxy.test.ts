@@ -106,6 +106,83 @@ describe('a tied hash behaves like a plain object', () => {
     expect(segments(ns())).toHaveLength(1);
   });
 
+  it('rewrites a replaced nested object or array of the same kind in place, at every level, keeping its segment', () => {
+    const h = local<any>({}, 'inplace');
+    h.item = { id: 1, tags: ['a'], nested: { stock: { shelf: 1 } } };
+    const before = segments(ns());
+    expect(before).toHaveLength(5);
+    const item = h.item;
+    const handles = [tied(h.item).handle, tied(h.item.tags).handle, tied(h.item.nested.stock).handle];
+    h.item = { id: 2, tags: ['b', 'c'], nested: { stock: { shelf: 2 } } };
+    expect(segments(ns())).toEqual(before);
+    expect([tied(h.item).handle, tied(h.item.tags).handle, tied(h.item.nested.stock).handle]).toEqual(
+      handles,
+    );
+    expect(h.item).toBe(item); // the same variable: a Proxy kept from before sees the new contents
+    expect(item.id).toBe(2);
+    expect(tied(h).snapshot()).toEqual({
+      item: { id: 2, tags: ['b', 'c'], nested: { stock: { shelf: 2 } } },
+    });
+    expect(tied(h.item.tags).debug().links).toBe(1);
+    // Keys that went away free their segments; a container of another kind gets a new one.
+    h.item = { id: 3, tags: { not: 'an array' } };
+    expect(segments(ns())).toHaveLength(3);
+    expect(tied(h.item).handle).toBe(handles[0]);
+    expect(tied(h.item.tags).handle).not.toBe(handles[1]);
+    // Array elements and ScalarRef values likewise.
+    const a = local<any[]>([{ n: 1 }], 'inplace-arr');
+    const el = tied(a[0]).handle;
+    a[0] = { n: 2 };
+    expect(tied(a[0]).handle).toBe(el);
+    expect(a[0].n).toBe(2);
+    const r = local(new ScalarRef<any>({ list: [1] }), 'inplace-ref');
+    const list = tied(r.value.list).handle;
+    r.value = { list: [1, 2] };
+    expect(tied(r.value.list).handle).toBe(list);
+    expect(segments(ns())).toHaveLength(3 + 2 + 3);
+  });
+
+  it('never rewrites a nested variable that something else references or holds: it gets a new one', () => {
+    const h = local<any>({}, 'shared-child');
+    h.a = { x: 1 };
+    h.b = h.a; // two references
+    const first = tied(h.a).handle;
+    h.a = { x: 2 };
+    expect(tied(h.a).handle).not.toBe(first);
+    expect([h.a.x, h.b.x]).toEqual([2, 1]);
+    expect(tied(h.b).debug().links).toBe(1);
+    // An anonymous variable some process holds (tie() without a name) is its own variable too.
+    const anon = local<any>({ y: 1 });
+    h.c = anon;
+    h.c = { y: 2 };
+    expect(anon.y).toBe(1);
+    expect(h.c.y).toBe(2);
+    expect(tied(h.c).handle).not.toBe(tied(anon).handle);
+    // A value holding a tied Proxy takes the usual path (new segments, counts settled).
+    h.d = { z: 1 };
+    h.d = { z: 2, link: h.b };
+    expect(tied(h.b).debug().links).toBe(2);
+    expect(h.d.link.x).toBe(1);
+  });
+
+  it('a rewrite in place the serializer rejects changes nothing', () => {
+    const h = local<any>({}, 'inplace-bad');
+    h.keep = { ok: 1, inner: { n: 1 } };
+    const before = segments(ns());
+    const handle = tied(h.keep).handle;
+    expect(codeOf(() => (h.keep = { ok: 2, inner: { n: 2, m: new Map([['f', () => 1]]) } }))).toBe(
+      'ERR_SHM_UNSERIALIZABLE',
+    );
+    expect(tied(h).snapshot()).toEqual({ keep: { ok: 1, inner: { n: 1 } } });
+    expect(tied(h.keep).handle).toBe(handle);
+    expect(segments(ns())).toEqual(before);
+    // The claimed children were unlocked.
+    expect(tied(h.keep.inner).writeLock(0)).toBe(true);
+    tied(h.keep.inner).unlock();
+    h.keep = { ok: 3, inner: { n: 3 } };
+    expect(h.keep.inner.n).toBe(3);
+  });
+
   it('rejects values that cannot be shared and keeps the previous value, creating nothing', () => {
     const h = local<any>({ keep: 1 }, 'bad');
     class Point {

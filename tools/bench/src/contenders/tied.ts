@@ -11,7 +11,7 @@ export const tiedScalar: NodeContender = {
   notes:
     'A tied `ScalarRef` per payload, msgpack (the default), `size` set so the value fits its first segment. ' +
     'Store: `ref.value = v`; the small object becomes a tied hash whose nested objects and array get segments ' +
-    'of their own, as documented, so each store of it creates four segments and removes the four it replaces. ' +
+    'of their own, as documented; each store after the first rewrites those four variables in place. ' +
     'Fetch: bytes `ref.value` (decoded once per change, then cached); object `tied(ref).snapshot()` (a deep ' +
     'plain copy). The hand-off polls `tied(ref).serial`.',
   prepare: (names, kinds) => Object.fromEntries(kinds.map((k) => [k, names.name()])),
