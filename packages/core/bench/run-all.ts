@@ -85,7 +85,7 @@ async function pair(kind: 'store' | 'naive', size: number): Promise<{ stores: nu
     execArgv: ['--conditions=@shm/source', '--import', 'tsx'],
   });
   await new Promise((res) => child.once('message', res));
-  const dur = quick ? 300 : 1000;
+  const dur = quick ? 300 : 600;
   let stores = 0;
   const start = performance.now();
   while (performance.now() - start < dur) {
@@ -108,36 +108,53 @@ const sizes = sizesArg
     : [64, 4096, 65536, 1 << 20, 16 << 20];
 
 const rows: (string | number)[][] = [];
-const runs = quick ? 1 : 3;
-/** Median of `runs` alternating runs of both contenders (scheduling makes single runs vary by ±20%). */
+const runsArg = process.argv.find((a) => a.startsWith('--runs='));
+const runs = runsArg ? Number(runsArg.slice(7)) : quick ? 1 : 5;
+/**
+ * `runs` rounds of both contenders back to back, the order swapped each round; the ratio is taken per round (the
+ * host's load drifts between rounds far more than within one) and its median reported with its range.
+ */
 async function medianPair(size: number) {
   const b: { stores: number; fetches: number }[] = [];
   const o: { stores: number; fetches: number }[] = [];
   for (let i = 0; i < runs; i++) {
-    b.push(await pair('naive', size));
-    o.push(await pair('store', size));
+    if (i % 2 === 0) {
+      b.push(await pair('naive', size));
+      o.push(await pair('store', size));
+    } else {
+      o.push(await pair('store', size));
+      b.push(await pair('naive', size));
+    }
   }
-  const med = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const ratio = (k: 'stores' | 'fetches') => {
+    const r = o.map((x, i) => x[k] / b[i]![k]);
+    const range = runs > 1 ? ` (${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)})` : '';
+    return `${med(r).toFixed(2)}x${range}`;
+  };
   return {
     base: { stores: med(b.map((x) => x.stores)), fetches: med(b.map((x) => x.fetches)) },
     ours: { stores: med(o.map((x) => x.stores)), fetches: med(o.map((x) => x.fetches)) },
+    storeRatio: ratio('stores'),
+    fetchRatio: ratio('fetches'),
   };
 }
 for (const size of sizes) {
-  const { base, ours } = await medianPair(size);
+  const { base, ours, storeRatio, fetchRatio } = await medianPair(size);
   const label = size >= 1 << 20 ? `${size >> 20} MB` : size >= 1024 ? `${size >> 10} KB` : `${size} B`;
   rows.push([
     label,
     fmt(base.stores),
     fmt(ours.stores),
-    `${(ours.stores / base.stores).toFixed(2)}x`,
+    storeRatio,
     fmt(base.fetches),
     fmt(ours.fetches),
-    `${(ours.fetches / base.fetches).toFixed(2)}x`,
+    fetchRatio,
   ]);
 }
 table(
-  `Two processes, one storing and one fetching at once (ops/s, median of ${runs}; ratio = Store / naive spin-lock region)`,
+  `Two processes, one storing and one fetching at once (ops/s, medians of ${runs} rounds; ratio = Store / naive ` +
+    'spin-lock region in the same round: median (min-max))',
   ['size', 'naive store/s', 'Store store/s', 'ratio', 'naive fetch/s', 'Store fetch/s', 'ratio'],
   rows,
 );
