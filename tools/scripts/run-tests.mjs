@@ -2,7 +2,7 @@
 // Runs every package's tests (one package at a time: they start real processes and share the kernel's IPC
 // namespace), then the final leak check, then prints one closing line: "tests: N passed, M failed, K skipped".
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -17,7 +17,9 @@ const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--concurrency=
   cwd: root,
   stdio: 'inherit',
 });
-const leak = spawnSync(process.execPath, [join(root, 'tools', 'scripts', 'leak-check.mjs')], { stdio: 'inherit' });
+const leak = spawnSync(process.execPath, [join(root, 'tools', 'scripts', 'leak-check.mjs')], {
+  stdio: 'inherit',
+});
 
 let passed = 0;
 let failed = 0;
@@ -34,5 +36,7 @@ for (const d of dirs) {
 if (leak.status !== 0) broken.push('leak check');
 if (turbo.status !== 0 && broken.length === 0) broken.push('a test task failed before reporting results');
 console.log(broken.length ? `\nFailing: ${broken.join(', ')}` : '\nAll packages passed.');
-console.log(`tests: ${passed} passed, ${failed + (broken.length && failed === 0 ? 1 : 0)} failed, ${skipped} skipped`);
+console.log(
+  `tests: ${passed} passed, ${failed + (broken.length && failed === 0 ? 1 : 0)} failed, ${skipped} skipped`,
+);
 process.exit(broken.length ? 1 : 0);

@@ -571,5 +571,5 @@ function deadlineOf(timeoutMs: number | undefined): number {
 function remaining(deadline: number): number {
   if (deadline === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   const left = deadline - performance.now();
-  return left > 0 ? left : 0;
+  return Math.max(left, 0);
 }

@@ -139,7 +139,14 @@ export interface PosixBinding {
   /** `mmap(MAP_SHARED)` of `size` bytes of `fd` from `offset`. */
   mmap(fd: number, size: number, offset: number, readonly: boolean, populate: boolean): NativeMapping;
   /** The C values of `O_RDONLY`, `O_RDWR`, `O_CREAT`, `O_EXCL`, `O_TRUNC`, and the page size in bytes. */
-  fdConstants: { O_RDONLY: number; O_RDWR: number; O_CREAT: number; O_EXCL: number; O_TRUNC: number; PAGE_SIZE: number };
+  fdConstants: {
+    O_RDONLY: number;
+    O_RDWR: number;
+    O_CREAT: number;
+    O_EXCL: number;
+    O_TRUNC: number;
+    PAGE_SIZE: number;
+  };
 }
 
 /** The memfd part of the raw addon (Linux). */
@@ -205,7 +212,13 @@ export interface SysvBinding {
    */
   shareliteStore(chain: number, lock: ShareLiteLock, state: number, data: Uint8Array): number;
   /** The C values of `IPC_CREAT`, `IPC_EXCL`, `IPC_NOWAIT`, `IPC_PRIVATE` and `SEM_UNDO`. */
-  sysvConstants: { IPC_CREAT: number; IPC_EXCL: number; IPC_NOWAIT: number; IPC_PRIVATE: number; SEM_UNDO: number };
+  sysvConstants: {
+    IPC_CREAT: number;
+    IPC_EXCL: number;
+    IPC_NOWAIT: number;
+    IPC_PRIVATE: number;
+    SEM_UNDO: number;
+  };
 }
 
 /**
@@ -258,7 +271,12 @@ export interface WaitBinding {
   /** Wakes up to `count` waiters (<= 0: all); returns how many woke. */
   futexWake(mapping: NativeMapping, offset: number, count: number): number;
   /** `futexWait` on a libuv pool thread. */
-  futexWaitAsync(mapping: NativeMapping, offset: number, expected: number, timeoutMs: number): Promise<WaitResult>;
+  futexWaitAsync(
+    mapping: NativeMapping,
+    offset: number,
+    expected: number,
+    timeoutMs: number,
+  ): Promise<WaitResult>;
 }
 
 /** Process and thread identity, for lock recovery. */
@@ -384,16 +402,66 @@ export interface Binding
 /** The names each platform's addon must export (checked by test/binding-types.test.ts). */
 export const bindingExports = {
   /** Exported on every platform. */
-  common: ['Mapping', 'setErrorClass', 'features', 'getpid', 'gettid', 'pidNamespace', 'procInfo', 'kill', 'geteuid'],
+  common: [
+    'Mapping',
+    'setErrorClass',
+    'features',
+    'getpid',
+    'gettid',
+    'pidNamespace',
+    'procInfo',
+    'kill',
+    'geteuid',
+  ],
   /** Exported where POSIX mappings exist (Linux, macOS). */
-  posix: ['shmOpen', 'shmUnlink', 'openFile', 'ftruncate', 'fallocate', 'fstat', 'closeFd', 'mmap', 'fdConstants'],
+  posix: [
+    'shmOpen',
+    'shmUnlink',
+    'openFile',
+    'ftruncate',
+    'fallocate',
+    'fstat',
+    'closeFd',
+    'mmap',
+    'fdConstants',
+  ],
   /** Exported on Linux only (memfd, futex). */
   linux: ['memfdCreate', 'memfdSeals', 'memfdConstants', 'futexWait', 'futexWake', 'futexWaitAsync'],
   /** Exported where SysV IPC exists (Linux, macOS). */
-  sysv: ['shmget', 'shmat', 'shmStat', 'shmRemove', 'semget', 'semop', 'semopAsync', 'semGetVal', 'semSetVal',
-    'semGetAll', 'semStat', 'semRemove', 'ShareLiteChain', 'shareliteFetch', 'shareliteStore', 'sysvConstants'],
+  sysv: [
+    'shmget',
+    'shmat',
+    'shmStat',
+    'shmRemove',
+    'semget',
+    'semop',
+    'semopAsync',
+    'semGetVal',
+    'semSetVal',
+    'semGetAll',
+    'semStat',
+    'semRemove',
+    'ShareLiteChain',
+    'shareliteFetch',
+    'shareliteStore',
+    'sysvConstants',
+  ],
   /** Exported by the Windows build only. */
-  win32: ['win32CreateMapping', 'win32OpenMapping', 'win32MutexOpen', 'win32MutexAcquire', 'win32MutexAcquireAsync',
-    'win32MutexRelease', 'win32MutexHeld', 'win32EventOpen', 'win32EventSet', 'win32EventReset', 'win32EventWait',
-    'win32EventWaitAsync', 'win32HandleClose', 'win32OpenHandles', 'win32Constants'],
+  win32: [
+    'win32CreateMapping',
+    'win32OpenMapping',
+    'win32MutexOpen',
+    'win32MutexAcquire',
+    'win32MutexAcquireAsync',
+    'win32MutexRelease',
+    'win32MutexHeld',
+    'win32EventOpen',
+    'win32EventSet',
+    'win32EventReset',
+    'win32EventWait',
+    'win32EventWaitAsync',
+    'win32HandleClose',
+    'win32OpenHandles',
+    'win32Constants',
+  ],
 } as const;

@@ -3,7 +3,8 @@ import { constants } from 'node:os';
 const MARKER = Symbol.for('@shm/error');
 
 const errnoNames = new Map<number, string>();
-for (const [name, num] of Object.entries(constants.errno)) if (!errnoNames.has(num)) errnoNames.set(num, name);
+for (const [name, num] of Object.entries(constants.errno))
+  if (!errnoNames.has(num)) errnoNames.set(num, name);
 
 /** Our own error codes; system errors use the errno name (`EACCES`, `ENOSPC`, ...) instead. */
 export type ShmErrorCode =
@@ -64,7 +65,9 @@ export class ShmSystemError extends ShmError {
   }
   /** True for any `ShmSystemError`, even one made by another copy of this package. */
   static override isInstance(e: unknown): e is ShmSystemError {
-    return ShmError.isInstance(e) && typeof (e as any).errno === 'number' && typeof (e as any).syscall === 'string';
+    return (
+      ShmError.isInstance(e) && typeof (e as any).errno === 'number' && typeof (e as any).syscall === 'string'
+    );
   }
 }
 
@@ -89,6 +92,11 @@ export function describeValue(v: unknown): string {
 }
 
 /** A TypeError (or `Ctor`, e.g. RangeError) worded "Expected <what> for <name> but received <value>", for argument checks. */
-export function expected(what: string, name: string, value: unknown, Ctor: typeof TypeError = TypeError): Error {
+export function expected(
+  what: string,
+  name: string,
+  value: unknown,
+  Ctor: typeof TypeError = TypeError,
+): Error {
   return new Ctor(`Expected ${what} for ${name} but received ${describeValue(value)}`);
 }

@@ -1,33 +1,42 @@
-export { loadBinding, candidatePaths } from './binding.js';
+export { candidatePaths, loadBinding } from './binding.js';
 export {
   type Binding,
-  type NativeMapping,
-  type FstatResult,
-  type ShmStatResult,
-  type SemStatResult,
-  type ProcInfo,
-  type Features,
-  WaitResult,
-  ShareLiteStatus,
-  ShareLiteLock,
-  type NativeShareLiteChain,
   bindingExports,
+  type Features,
+  type FstatResult,
+  type NativeMapping,
+  type NativeShareLiteChain,
+  type ProcInfo,
+  type SemStatResult,
+  ShareLiteLock,
+  ShareLiteStatus,
+  type ShmStatResult,
+  WaitResult,
 } from './binding-types.js';
 export {
-  ShmError,
-  ShmSystemError,
-  type ShmErrorCode,
   closedError,
-  expected,
   describeValue,
+  expected,
+  ShmError,
+  type ShmErrorCode,
+  ShmSystemError,
   withTarget,
 } from './errors.js';
 export * from './posix.js';
-export * from './sysv.js';
-export * from './wait.js';
 export * from './process.js';
+export * from './sysv.js';
+export {
+  checkFd,
+  checkInt,
+  checkKey,
+  checkMode,
+  checkShmName,
+  checkSize,
+  checkString,
+  checkTimeout,
+} from './validate.js';
+export * from './wait.js';
 export * from './win32.js';
-export { checkInt, checkSize, checkFd, checkMode, checkKey, checkShmName, checkString, checkTimeout } from './validate.js';
 
 import { loadBinding } from './binding.js';
 import type { Features } from './binding-types.js';

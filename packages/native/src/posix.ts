@@ -7,7 +7,8 @@ import { checkFd, checkMode, checkShmName, checkSize, checkString } from './vali
 
 function posix(): PosixBinding {
   const b = loadBinding();
-  if (!b.mmap) throw new ShmError('ERR_SHM_NOT_SUPPORTED', `POSIX mappings are not available on ${process.platform}`);
+  if (!b.mmap)
+    throw new ShmError('ERR_SHM_NOT_SUPPORTED', `POSIX mappings are not available on ${process.platform}`);
   return b as unknown as PosixBinding;
 }
 
@@ -54,7 +55,8 @@ export function ftruncate(fd: number, size: number): void {
 
 /** Reserves [offset, offset+length) now, so a full tmpfs is ENOSPC here instead of SIGBUS on first touch. */
 export function fallocate(fd: number, offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`Expected an offset >= 0 but received ${offset}`);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new RangeError(`Expected an offset >= 0 but received ${offset}`);
   posix().fallocate(checkFd(fd), offset, checkSize(length, 'length'));
 }
 
@@ -84,15 +86,18 @@ export interface MapOptions {
 export function mapFd(fd: number, opts: MapOptions = {}): NativeMapping {
   checkFd(fd);
   const offset = opts.offset ?? 0;
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`Expected an offset >= 0 but received ${offset}`);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new RangeError(`Expected an offset >= 0 but received ${offset}`);
   const size = opts.size === undefined ? posix().fstat(fd).size - offset : checkSize(opts.size);
-  if (size <= 0) throw new ShmError('ERR_SHM_BAD_FORMAT', `fd ${fd} is empty: nothing to map`, { target: `fd ${fd}` });
+  if (size <= 0)
+    throw new ShmError('ERR_SHM_BAD_FORMAT', `fd ${fd} is empty: nothing to map`, { target: `fd ${fd}` });
   return posix().mmap(fd, size, offset, !!opts.readonly, !!opts.populate);
 }
 
 function memfd() {
   const b = loadBinding();
-  if (!b.memfdCreate) throw new ShmError('ERR_SHM_NOT_SUPPORTED', `memfd is not available on ${process.platform}`);
+  if (!b.memfdCreate)
+    throw new ShmError('ERR_SHM_NOT_SUPPORTED', `memfd is not available on ${process.platform}`);
   return b as unknown as Required<Pick<typeof b, 'memfdCreate' | 'memfdSeals' | 'memfdConstants'>>;
 }
 

@@ -8,12 +8,13 @@ import type {
   ShmStatResult,
   SysvBinding,
 } from './binding-types.js';
-import { ShmError, expected } from './errors.js';
+import { expected, ShmError } from './errors.js';
 import { checkInt, checkKey, checkMode, checkSize, checkTimeout } from './validate.js';
 
 function sysv(): SysvBinding {
   const b = loadBinding();
-  if (!b.shmget) throw new ShmError('ERR_SHM_NOT_SUPPORTED', `SysV IPC is not available on ${process.platform}`);
+  if (!b.shmget)
+    throw new ShmError('ERR_SHM_NOT_SUPPORTED', `SysV IPC is not available on ${process.platform}`);
   return b as unknown as SysvBinding;
 }
 
@@ -74,11 +75,16 @@ export function semget(key: number, nsems: number, flags: SysvFlags | number = {
 export type SemOp = readonly [num: number, op: number, flg: number];
 
 function flatten(ops: readonly SemOp[]): number[] {
-  if (!Array.isArray(ops) || ops.length === 0 || ops.length > 64) throw expected('1 to 64 sem ops', 'ops', ops);
+  if (!Array.isArray(ops) || ops.length === 0 || ops.length > 64)
+    throw expected('1 to 64 sem ops', 'ops', ops);
   const out: number[] = [];
   for (const o of ops) {
     if (!Array.isArray(o) || o.length !== 3) throw expected('a [num, op, flg] triple', 'ops[]', o);
-    out.push(checkInt(o[0], 'sem_num', 0, 65535), checkInt(o[1], 'sem_op', -32768, 32767), checkInt(o[2], 'sem_flg', 0, 0xffff));
+    out.push(
+      checkInt(o[0], 'sem_num', 0, 65535),
+      checkInt(o[1], 'sem_op', -32768, 32767),
+      checkInt(o[2], 'sem_flg', 0, 0xffff),
+    );
   }
   return out;
 }
@@ -155,7 +161,11 @@ export function semGetVal(semid: number, num: number): number {
 
 /** `semctl(SETVAL)`: sets semaphore `num` (no SEM_UNDO). */
 export function semSetVal(semid: number, num: number, value: number): void {
-  sysv().semSetVal(checkInt(semid, 'semid', 0), checkInt(num, 'num', 0, 65535), checkInt(value, 'value', 0, 32767));
+  sysv().semSetVal(
+    checkInt(semid, 'semid', 0),
+    checkInt(num, 'num', 0, 65535),
+    checkInt(value, 'value', 0, 32767),
+  );
 }
 
 /** `semctl(GETALL)`: every semaphore of the set. */
@@ -195,7 +205,11 @@ export interface SysvEntry {
 
 function rows(path: string): string[][] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/));
 }
 
 /** Every SysV segment and semaphore set on the system (Linux: from /proc/sysvipc), like ipcs. */
@@ -203,13 +217,27 @@ export function listSysv(): SysvEntry[] {
   const out: SysvEntry[] = [];
   // key shmid perms size cpid lpid nattch uid gid cuid cgid ...
   for (const f of rows('/proc/sysvipc/shm')) {
-    out.push({ kind: 'shm', key: Number(f[0]), id: Number(f[1]), mode: Number.parseInt(f[2]!, 8), size: Number(f[3]),
-      cpid: Number(f[4]), nattch: Number(f[6]), uid: Number(f[7]) });
+    out.push({
+      kind: 'shm',
+      key: Number(f[0]),
+      id: Number(f[1]),
+      mode: Number.parseInt(f[2]!, 8),
+      size: Number(f[3]),
+      cpid: Number(f[4]),
+      nattch: Number(f[6]),
+      uid: Number(f[7]),
+    });
   }
   // key semid perms nsems uid gid cuid cgid ...
   for (const f of rows('/proc/sysvipc/sem')) {
-    out.push({ kind: 'sem', key: Number(f[0]), id: Number(f[1]), mode: Number.parseInt(f[2]!, 8), size: Number(f[3]),
-      uid: Number(f[4]) });
+    out.push({
+      kind: 'sem',
+      key: Number(f[0]),
+      id: Number(f[1]),
+      mode: Number.parseInt(f[2]!, 8),
+      size: Number(f[3]),
+      uid: Number(f[4]),
+    });
   }
   return out;
 }

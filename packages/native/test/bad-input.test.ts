@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { spawnPeer, uniqueKey, uniqueName, uniquePath } from '@shm/test-utils';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   closeFd,
   fallocate,
