@@ -191,8 +191,8 @@ Every @shm package against what a Node user would otherwise pick, and against th
 rebuilds, measured in one run (issue 7). Two processes each; ${runsText} of ${MS} ms per measurement (after a
 warm-up of a fifth of that), each contender in a fresh pair of processes per run, a different contender first in
 each run. A figure is the median of the runs with the slowest and fastest run in brackets; **×N is how many times
-slower than the fastest contender in the same column** (×1, in bold, is the fastest). The numbers are from a shared
-2-vCPU machine where other builds and tests ran at the same time: compare within the table, not across runs.
+slower than the fastest contender in the same column** (×1, in bold, is the fastest). The numbers are from a shared,
+noisy 2-vCPU virtual machine (the load average at the start is below): compare within the table, not across runs.
 
 - Machine: ${machine}.
 - Software: ${software(versions)}.
