@@ -1,4 +1,4 @@
-import { badFormatError, type Serializer, unserializableError } from '@shm/core';
+import { badFormatError, describeType, messageOf, type Serializer, unserializableError } from '@shm/core';
 import { Encoder, type Options } from 'cbor-x';
 
 /**
@@ -19,16 +19,6 @@ export interface CborSerializerOptions extends Omit<Options, (typeof STATEFUL_OP
   name?: string;
   /** Fixed id (1..0xffffffff) instead of the hash of `name`. */
   id?: number;
-}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value === 'bigint' ? 'BigInt' : typeof value;
-  return (value as object).constructor?.name || 'object';
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** 'cbor', 'cbor-records', 'cbor-sc' or 'cbor-records-sc'. */

@@ -1,4 +1,4 @@
-import { badFormatError, type Serializer, unserializableError } from '@shm/core';
+import { badFormatError, describeType, messageOf, type Serializer, unserializableError } from '@shm/core';
 import { C1, type Options, Packr } from 'msgpackr';
 
 /**
@@ -24,16 +24,6 @@ export interface MsgpackSerializerOptions extends Omit<Options, (typeof STATEFUL
 
 /** Thrown by our writeFunction so a nested function is an error, not a silent undefined. */
 class FunctionValueError extends Error {}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value === 'bigint' ? 'BigInt' : typeof value;
-  return (value as object).constructor?.name || 'object';
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /**
  * The serializer name for a set of options: 'msgpack' (plain MessagePack), 'msgpack-records' (msgpackr records),
