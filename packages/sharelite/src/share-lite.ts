@@ -863,10 +863,15 @@ export class ShareLite {
 
   /**
    * Detaches and removes the chain that starts at `shmid`. Only segments of the head's size that are not seen
-   * twice are removed, so a corrupt link never makes us remove somebody else's segment.
+   * twice are removed, so a corrupt link never makes us remove somebody else's segment. Segments in `cached`
+   * (attached when this handle last followed the chain, under the lock) that the walk did not reach are removed
+   * too: a broken link (a share opened at one of our chained keys took a segment over and destroyed it, or the
+   * memory was overwritten) would otherwise leak the rest of the chain, as it does in Perl. Holding them attached
+   * means their shmids still name those segments.
    */
   #removeChain(shmid: number, cached: Map<number, Segment>): void {
     const seen = new Set<number>(this.#segs.map((s) => s.shmid));
+    const gone: number[] = [];
     let id = shmid;
     while (id >= 0) {
       if (seen.has(id)) {
@@ -893,14 +898,30 @@ export class ShareLite {
       }
       const next = seg.i32[NEXT_SHMID]!;
       seg.map.close();
-      try {
-        sysv.shmRemove(id);
-      } catch (e) {
-        this.#warn(`could not remove shmid ${id}: ${(e as Error).message}`);
-      }
+      this.#removeSegment(id, gone);
       id = next;
     }
-    for (const s of cached.values()) s.map.close();
+    for (const [cid, seg] of cached) {
+      seg.map.close();
+      this.#removeSegment(cid, gone);
+    }
+    if (gone.length > 0) {
+      this.#warn(
+        `chained segment${gone.length > 1 ? 's' : ''} (shmid ${gone.join(', ')}) had been removed by another ` +
+          'process: a share opened at one of keys key+1, key+2... takes over this share’s chained segments',
+      );
+    }
+  }
+
+  /** IPC_RMID one segment; an id already removed (EINVAL, EIDRM) goes to `gone`, other failures are warned of. */
+  #removeSegment(id: number, gone: number[]): void {
+    try {
+      sysv.shmRemove(id);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'EINVAL' || code === 'EIDRM') gone.push(id);
+      else this.#warn(`could not remove shmid ${id}: ${(e as Error).message}`);
+    }
   }
 
   #countSegments(): number {

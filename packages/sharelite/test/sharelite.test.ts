@@ -467,6 +467,36 @@ describe('lifecycle', () => {
     expect(b.closed).toBe(true);
   });
 
+  it('destroy() removes the rest of its chain even when a share opened at key+1 took a segment and destroyed it', async () => {
+    // PERL-FORMATS §9: share K's first chained segment has key K+1, so a share created at K+1 opens it as its
+    // head; destroying that share removes it and breaks K's chain. Perl's destroy then stops at the gap and leaks
+    // every later segment (and its semaphore set); ours removes what it had attached.
+    const a = open({ create: true, size: 2048 });
+    a.store(pattern(10000, 1));
+    expect(a.fetch().length).toBe(10000); // attaches the whole chain
+    const chained = objectsInRange(key).filter((e) => e.kind === 'shm' && e.key !== key);
+    expect(chained).toHaveLength(4);
+    const intruder = new ShareLite({ key: key + 1, create: true, destroy: true });
+    intruder.destroy();
+    expect(objectsInRange(key).filter((e) => e.kind === 'shm')).toHaveLength(4); // head + 3 left in the chain
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      a.destroy();
+      expect(objectsInRange(key)).toEqual([]);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    // One warning that says what happened, naming the segment the intruder removed.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      new RegExp(
+        `shmid ${chained.find((e) => e.key === key + 1)!.id}\\) had been removed by another process: a share opened at one of keys key\\+1`,
+      ),
+    );
+  });
   it('destroyAsync waits for a holder without blocking the event loop', async () => {
     const a = open({ create: true });
     const b = open();
