@@ -129,6 +129,45 @@ function openMode(o: Win32OpenOptions): Win32OpenMode {
 }
 
 /**
+ * The id bookkeeping Win32Mutex and Win32Event share: one native mutex or event id, 0 once closed. Each class holds
+ * one in a private field rather than extending it, so the helper stays out of their public API and generated docs
+ * (typedoc would list an unexported base class under "Extends" and "Inherited from").
+ */
+class Win32Handle {
+  #id: number;
+  /** How errors name the object: `mutex "name"` or `event "name"`. */
+  readonly #what: string;
+  constructor(what: string, id: number) {
+    this.#what = what;
+    this.#id = id;
+  }
+
+  get closed(): boolean {
+    return this.#id === 0;
+  }
+
+  /** The id, or ERR_SHM_CLOSED once closed. */
+  live(): number {
+    if (this.#id === 0) throw closedError(this.#what);
+    return this.#id;
+  }
+
+  /** Closes the id (the native side releases a held mutex and ends pending waits); false if already closed. */
+  close(): boolean {
+    if (this.#id === 0) return false;
+    const id = this.#id;
+    this.#id = 0;
+    return win32().win32HandleClose(id);
+  }
+
+  /** A wait that close() ended (Win32WaitResult.Closed) becomes ERR_SHM_CLOSED; other results pass through. */
+  checkClosed(r: Win32WaitResult): Win32WaitResult {
+    if (r === Win32WaitResult.Closed) throw closedError(this.#what);
+    return r;
+  }
+}
+
+/**
  * A named Win32 mutex. Ownership belongs to this object (a native owner thread does every wait and release), not
  * to the JS thread: two Win32Mutex objects exclude each other even on one thread, and acquire is not recursive.
  * When a holder dies (process killed, thread env torn down), the next acquire returns Win32WaitResult.Abandoned.
@@ -136,10 +175,10 @@ function openMode(o: Win32OpenOptions): Win32OpenMode {
 export class Win32Mutex {
   /** The name given to `open()` ('' for an unnamed mutex). */
   readonly name: string;
-  #id: number;
+  readonly #handle: Win32Handle;
   private constructor(name: string, id: number) {
     this.name = name;
-    this.#id = id;
+    this.#handle = new Win32Handle(`mutex "${name}"`, id);
   }
 
   /** Opens or creates the mutex `name` ('' for an unnamed one). */
@@ -150,12 +189,12 @@ export class Win32Mutex {
 
   /** True once `close()` ran. */
   get closed(): boolean {
-    return this.#id === 0;
+    return this.#handle.closed;
   }
 
   /** Whether this object holds the mutex. */
   get held(): boolean {
-    return this.#id !== 0 && win32().win32MutexHeld(this.#id);
+    return !this.#handle.closed && win32().win32MutexHeld(this.#handle.live());
   }
 
   /**
@@ -163,7 +202,7 @@ export class Win32Mutex {
    * previous owner died holding it). Throws ERR_SHM_WOULD_BLOCK if this object already holds or is acquiring it.
    */
   acquire(timeoutMs?: number): Win32WaitResult {
-    const r = win32().win32MutexAcquire(this.#live(), checkTimeout(timeoutMs));
+    const r = win32().win32MutexAcquire(this.#handle.live(), checkTimeout(timeoutMs));
     return this.#check(r);
   }
 
@@ -174,26 +213,18 @@ export class Win32Mutex {
 
   /** acquire without blocking the event loop. */
   async acquireAsync(timeoutMs?: number): Promise<Win32WaitResult> {
-    const r = await win32().win32MutexAcquireAsync(this.#live(), checkTimeout(timeoutMs));
+    const r = await win32().win32MutexAcquireAsync(this.#handle.live(), checkTimeout(timeoutMs));
     return this.#check(r);
   }
 
   /** Throws ERROR_NOT_OWNER unless this object holds the mutex. */
   release(): void {
-    win32().win32MutexRelease(this.#live());
+    win32().win32MutexRelease(this.#handle.live());
   }
 
   /** Releases the mutex if held, ends pending acquires (they throw ERR_SHM_CLOSED). Returns false if already closed. */
   close(): boolean {
-    if (this.#id === 0) return false;
-    const id = this.#id;
-    this.#id = 0;
-    return win32().win32HandleClose(id);
-  }
-
-  #live(): number {
-    if (this.#id === 0) throw closedError(`mutex "${this.name}"`);
-    return this.#id;
+    return this.#handle.close();
   }
 
   #check(r: Win32WaitResult): Win32WaitResult {
@@ -204,8 +235,7 @@ export class Win32Mutex {
         { target: this.name },
       );
     }
-    if (r === Win32WaitResult.Closed) throw closedError(`mutex "${this.name}"`);
-    return r;
+    return this.#handle.checkClosed(r);
   }
 }
 
@@ -221,10 +251,10 @@ export interface Win32EventOptions extends Win32OpenOptions {
 export class Win32Event {
   /** The name given to `open()` ('' for an unnamed event). */
   readonly name: string;
-  #id: number;
+  readonly #handle: Win32Handle;
   private constructor(name: string, id: number) {
     this.name = name;
-    this.#id = id;
+    this.#handle = new Win32Handle(`event "${name}"`, id);
   }
 
   /** Opens or creates the event `name` ('' for an unnamed one); auto-reset unless `manualReset`. */
@@ -236,44 +266,33 @@ export class Win32Event {
 
   /** True once `close()` ran. */
   get closed(): boolean {
-    return this.#id === 0;
+    return this.#handle.closed;
   }
 
   /** Signals the event: wakes one waiter (auto-reset) or every waiter until `reset()` (manual-reset). */
   set(): void {
-    win32().win32EventSet(this.#live());
+    win32().win32EventSet(this.#handle.live());
   }
 
   /** Clears a manual-reset event. */
   reset(): void {
-    win32().win32EventReset(this.#live());
+    win32().win32EventReset(this.#handle.live());
   }
 
   /** Signaled (0) or TimedOut (1); throws ERR_SHM_CLOSED if closed while waiting. */
   wait(timeoutMs?: number): Win32WaitResult {
-    return this.#check(win32().win32EventWait(this.#live(), checkTimeout(timeoutMs)));
+    return this.#handle.checkClosed(win32().win32EventWait(this.#handle.live(), checkTimeout(timeoutMs)));
   }
 
   /** `wait()` on a libuv pool thread, without blocking the event loop. */
   async waitAsync(timeoutMs?: number): Promise<Win32WaitResult> {
-    return this.#check(await win32().win32EventWaitAsync(this.#live(), checkTimeout(timeoutMs)));
+    return this.#handle.checkClosed(
+      await win32().win32EventWaitAsync(this.#handle.live(), checkTimeout(timeoutMs)),
+    );
   }
 
   /** Closes the event; pending waits throw ERR_SHM_CLOSED. Returns false if already closed. */
   close(): boolean {
-    if (this.#id === 0) return false;
-    const id = this.#id;
-    this.#id = 0;
-    return win32().win32HandleClose(id);
-  }
-
-  #live(): number {
-    if (this.#id === 0) throw closedError(`event "${this.name}"`);
-    return this.#id;
-  }
-
-  #check(r: Win32WaitResult): Win32WaitResult {
-    if (r === Win32WaitResult.Closed) throw closedError(`event "${this.name}"`);
-    return r;
+    return this.#handle.close();
   }
 }

@@ -34,6 +34,11 @@ export interface SerializerCapabilities {
   negativeZero?: Support;
   /** NaN, Infinity, -Infinity. */
   nonFinite?: Support;
+  /**
+   * Functions and symbols inside objects and arrays. Default `false`: encode() throws ERR_SHM_UNSERIALIZABLE
+   * instead of silently dropping them. `'lossy'`: dropped (or nulled in arrays) as JSON does.
+   */
+  nestedFunctions?: false | 'lossy';
 }
 
 const MARKER = Symbol.for('@shm/error');
@@ -74,7 +79,8 @@ function pseudoRandomBytes(n: number, seed: number): Uint8Array {
 /**
  * The conformance suite every serializer runs: round trips, the value kinds `capabilities` declares (and the
  * rejection or documented loss of the others), views with a non-zero byteOffset, decoded values not aliasing the
- * input, and garbage input giving ShmError ERR_SHM_BAD_FORMAT rather than a crash or a silent value.
+ * input, encodings that stay valid across later encodes, recovery after a rejected value, and garbage input giving
+ * ShmError ERR_SHM_BAD_FORMAT rather than a crash or a silent value.
  */
 export function describeSerializer(
   serializer: SerializerUnderTest,
@@ -117,6 +123,25 @@ export function describeSerializer(
     it('rejects functions and symbols with ERR_SHM_UNSERIALIZABLE', () => {
       expectRejected(() => 1);
       expectRejected(Symbol('s'));
+    });
+
+    it('keeps working after a failed encode', () => {
+      // Rejected part-way through where the format rejects a symbol inside an object (an encoder that reuses one
+      // buffer must not be left mid-write); at the top level where it drops those.
+      const bad = capabilities.nestedFunctions === 'lossy' ? Symbol('x') : { s: Symbol('x') };
+      expectRejected(bad);
+      const ok = capabilities.bytesAndStringsOnly ? 'ok' : { ok: true };
+      expect(roundTrip(ok)).toEqual(ok);
+    });
+
+    it('returns encodings that stay valid after later encodes reuse its buffer', () => {
+      const value = capabilities.bytesAndStringsOnly ? 'first value' : { first: 'value', n: 1 };
+      const first = s.encode(value);
+      for (let i = 0; i < 5000; i++) {
+        const filler = 'x'.repeat(i % 200);
+        s.encode(capabilities.bytesAndStringsOnly ? `${i}${filler}` : { i, filler });
+      }
+      expect(s.decode(first)).toEqual(value);
     });
 
     it('decodes a view with a non-zero byteOffset into a larger buffer', () => {
@@ -322,6 +347,10 @@ export function describeSerializer(
           ['empty', new Map()],
         ]),
     );
+    describeKind('functions inside objects', capabilities.nestedFunctions ?? false, () => ({
+      a: 1,
+      f: () => 1,
+    }));
     describeKind('Sets', capabilities.sets, () => new Set([1, 'two', 3.5]));
     describeKind('Dates', capabilities.dates, () => ({
       at: new Date(Date.UTC(2024, 1, 29, 12, 30, 15, 123)),
