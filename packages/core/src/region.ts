@@ -5,6 +5,7 @@ import {
   checkSize,
   closedError,
   closeFd,
+  expected,
   fallocate,
   features,
   fstat,
@@ -345,6 +346,9 @@ export class Region {
       if (o.key === undefined)
         throw new TypeError('Expected a key or shmid for a SysV region but received undefined');
       key = checkKey(o.key);
+      // shmget(IPC_PRIVATE) always makes a new segment: opening "key 0" would create one (and leak it) each time.
+      if (key === 0 && !o.create)
+        throw expected('a key other than 0 (IPC_PRIVATE) to open a segment', 'key', o.key, RangeError);
       const id = `key 0x${(key >>> 0).toString(16).padStart(8, '0')}`;
       shmid = -1;
       if (o.create) {

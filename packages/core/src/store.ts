@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { closedError, processId, ShmError, shmget, sysvFlags } from '@shm/native';
+import { closedError, isAlive, processId, ShmError, shmget, shmStat, sysvFlags } from '@shm/native';
 import { isExistsError, isNotFoundError } from './error-codes.js';
 import { type Backend, Region, type RegionOptions } from './region.js';
 import { addObjectRemover } from './registry.js';
@@ -467,6 +467,7 @@ export class Store {
         cached.close();
         this.#segs.delete(gen);
       }
+      if (!this.#removable(gen, dv.getUint32(d + D_SEGS + 8 * j + 4, true))) continue;
       try {
         Region.remove(this.#segOptions(gen));
       } catch {
@@ -474,6 +475,42 @@ export class Store {
       }
     }
     dv.setUint32(d + D_ALLOC, from, true);
+  }
+
+  /**
+   * Whether the segment a descriptor entry names may be removed. The entry comes from shared memory: a named
+   * segment is derived from this store's own name, but a SysV id could be any segment of the user's, and an
+   * anonymous store has no chained segments at all (an entry there is corruption, and names nothing of ours).
+   */
+  #removable(gen: number, size: number): boolean {
+    if (this.#backend === 'memfd') return false;
+    if (this.#backend !== 'sysv') return true;
+    let st: ReturnType<typeof shmStat>;
+    let seg: Region;
+    try {
+      st = shmStat(gen);
+      if (st.key !== 0) return false; // ours are private
+      seg = Region.open({ backend: 'sysv', shmid: gen, readonly: true, register: false });
+    } catch {
+      return false;
+    }
+    try {
+      if (seg.size < C_DATA) return false;
+      const sdv = new DataView(seg.buffer);
+      const magic = sdv.getUint32(C_MAGIC, true);
+      if (magic === CHAIN_MAGIC)
+        return sdv.getUint32(C_STORE_ID, true) === this.#storeId && sdv.getUint32(C_GEN, true) === gen;
+      // A writer killed between shmget() and writing the header left it blank: unattached, its creator dead.
+      return (
+        magic === 0 &&
+        sdv.getUint32(C_STORE_ID, true) === 0 &&
+        st.size === size &&
+        st.nattch === 0 &&
+        !isAlive(st.cpid)
+      );
+    } finally {
+      seg.close();
+    }
   }
 
   /** Maps (or returns the cached mapping of) chained segment `gen`, checking it belongs to this store. */
@@ -579,14 +616,11 @@ export class Store {
     this.#lastLength = len;
     const nsegs = u32[w + (D_NSEGS >> 2)]!;
     const sid = u32[w + (D_SERIALIZER >> 2)]!;
-    if (
-      len > this.#capacity ||
-      nsegs > MAX_SEGS ||
-      (nsegs === 0 && len > this.#inline) ||
-      (nsegs > 0 && len <= this.#inline)
-    ) {
+    // Checked before anything is allocated: a corrupt length must not size a buffer.
+    const bad = this.#descError(d, bank, len, nsegs);
+    if (bad !== undefined) {
       if (Atomics.load(i32, seqIndex) !== seq) return undefined;
-      throw this.#formatError(`bank ${bank} describes ${len} bytes in ${nsegs} segments`);
+      throw bad;
     }
     let out: Uint8Array;
     let outWords: Int32Array | undefined;
@@ -652,6 +686,42 @@ export class Store {
     return out;
   }
 
+  /**
+   * Why bank `bank` (descriptor at `d`) cannot describe a value of `len` bytes in `nsegs` chained segments, or
+   * undefined if it can: limits first, then the chain itself (mapped and checked, so its room is known).
+   */
+  #descError(d: number, bank: number, len: number, nsegs: number): ShmError | undefined {
+    if (
+      len > this.#capacity ||
+      nsegs > MAX_SEGS ||
+      (nsegs === 0 && len > this.#inline) ||
+      (nsegs > 0 && len <= this.#inline)
+    ) {
+      return this.#formatError(`bank ${bank} describes ${len} bytes in ${nsegs} segments`);
+    }
+    if (nsegs === 0) return undefined;
+    const dv = this.#dv;
+    let room = 0;
+    for (let j = 0; j < nsegs && room < len; j++) {
+      const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
+      const seg = this.#segment(gen, dv.getUint32(d + D_SEGS + 8 * j + 4, true), false);
+      if (!seg) return this.#missingSegment(j, gen);
+      room += seg.size - C_DATA;
+    }
+    return room < len
+      ? this.#formatError(`the chain holds ${room} of the ${len} bytes it should`)
+      : undefined;
+  }
+
+  /** The current value's length if its bank holds up (see #descError), else 0: getValue() sizes its buffer by it. */
+  #checkedLength(): number {
+    const p = Atomics.load(this.#i32, H_PUB >> 2);
+    const bank = p & 1;
+    const d = BANK0 + bank * BANK_BYTES;
+    const len = this.#descLength(bank);
+    return this.#descError(d, bank, len, this.#u32[(d + D_NSEGS) >> 2]!) === undefined ? len : 0;
+  }
+
   #adoptInto(into: Uint8Array) {
     this.#intoBuf = into;
     this.#intoView = undefined;
@@ -705,7 +775,8 @@ export class Store {
     const info: FetchInfo = { serial: 0, serializerId: 0 };
     let bytes: Uint8Array;
     for (;;) {
-      const len = this.length;
+      // A length that does not hold up sizes nothing: fetch() then reports what is wrong.
+      const len = this.#checkedLength();
       if (this.#scratch.byteLength < len)
         this.#scratch = new Uint8Array(Math.max(len, this.#scratch.byteLength * 2));
       try {

@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { listSysv, shmRemove } from '@shm/native';
+import { listSysv, shmget, shmRemove, shmStat, sysvFlags } from '@shm/native';
 import { spawnPeer, uniqueKey, uniqueName } from '@shm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { LockStatus, Region, ShmError, Store, type StoreOptions } from '../src/index.js';
@@ -125,5 +126,114 @@ describe('Corrupted shared memory', () => {
       s.destroy();
       sweep();
     }
+  });
+
+  // Bank descriptor fields (src/store.ts).
+  const H_PUB = 24;
+  const BANK0 = 64;
+  const BANK_BYTES = 256;
+  const D_LEN = 0;
+  const D_NSEGS = 12;
+  const D_ALLOC = 16;
+  const D_SEGS = 32;
+  const exists = (shmid: number) => {
+    try {
+      shmStat(shmid);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  /** Lists `ids` (each 64 KiB) as the chained segments of the bank the next commit writes. */
+  const listInNextBank = (s: Store, ids: number[]) => {
+    const dv = new DataView(s.region.buffer);
+    const d = BANK0 + ((dv.getInt32(H_PUB, true) & 1) ^ 1) * BANK_BYTES;
+    const from = dv.getUint32(d + D_ALLOC, true);
+    ids.forEach((id, i) => {
+      dv.setUint32(d + D_SEGS + 8 * (from + i), id, true);
+      dv.setUint32(d + D_SEGS + 8 * (from + i) + 4, 65536, true);
+    });
+    dv.setUint32(d + D_ALLOC, from + ids.length, true);
+  };
+
+  it('never removes a SysV segment a corrupt bank lists but the store does not own (SysV and anonymous stores)', () => {
+    const victim = shmget(0, 65536, sysvFlags({ create: true, exclusive: true }));
+    try {
+      for (const opts of [{ key: uniqueKey() }, {}]) {
+        const s = Store.create({ ...opts, inlineCapacity: 1024, maxSegmentSize: 64 * 1024, register: false });
+        if (opts.key !== undefined) s.store(Buffer.alloc(10_000, 1)); // one chained segment of its own
+        listInNextBank(s, [victim]);
+        s.store(Buffer.alloc(10, 2)); // inline: the commit drops the bank's segments
+        expect(exists(victim)).toBe(true);
+        listInNextBank(s, [victim]);
+        s.destroy(); // drops both banks' segments
+        expect(exists(victim)).toBe(true);
+      }
+    } finally {
+      if (exists(victim)) shmRemove(victim);
+    }
+  });
+
+  it('still removes the blank segment a SysV writer killed before writing its header left behind', () => {
+    // Created by a process that has exited, never attached, header all zero: what such a writer leaves.
+    const code = `import('@shm/native').then((n) => console.log(n.shmget(0, 65536, n.sysvFlags({ create: true, exclusive: true }))))`;
+    const left = Number(
+      execFileSync(process.execPath, ['--conditions=@shm/source', '--import', 'tsx', '-e', code], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+      }),
+    );
+    try {
+      const s = Store.create({
+        key: uniqueKey(),
+        inlineCapacity: 1024,
+        maxSegmentSize: 64 * 1024,
+        register: false,
+      });
+      listInNextBank(s, [left]);
+      s.store(Buffer.alloc(10, 2));
+      expect(exists(left)).toBe(false);
+      s.destroy();
+    } finally {
+      if (exists(left)) shmRemove(left);
+    }
+  });
+
+  it('sizes no buffer by a length that no chain could hold: ERR_SHM_BAD_FORMAT, never an allocation of gigabytes', () => {
+    const name = uniqueName();
+    const s = Store.create({ name, register: false });
+    try {
+      s.setValue({ a: 1 });
+      const dv = new DataView(s.region.buffer);
+      const d = BANK0 + (dv.getInt32(H_PUB, true) & 1) * BANK_BYTES;
+      const before = process.memoryUsage().arrayBuffers;
+      for (const [len, nsegs] of [
+        [2 ** 33, 28], // past what 28 segments of 256 MiB hold
+        [3 * 2 ** 30, 12], // within what 12 could hold, but they do not exist
+        [2 ** 31, 1],
+      ]) {
+        dv.setUint32(d + D_LEN, len! >>> 0, true);
+        dv.setUint32(d + D_LEN + 4, Math.floor(len! / 2 ** 32), true);
+        dv.setUint32(d + D_NSEGS, nsegs!, true);
+        Atomics.add(s.region.i32, H_PUB / 4, 2); // a new serial: nothing cached
+        let code: string | undefined;
+        try {
+          s.getValue();
+        } catch (e) {
+          code = ShmError.isInstance(e) ? e.code : String(e);
+        }
+        expect(code, `${len} bytes in ${nsegs} segments`).toBe('ERR_SHM_BAD_FORMAT');
+      }
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(2 ** 20);
+    } finally {
+      s.destroy();
+    }
+  });
+
+  it('refuses to open SysV key 0 (IPC_PRIVATE) rather than create a segment each time', () => {
+    const count = () => listSysv().filter((e) => e.kind === 'shm' && e.key === 0).length;
+    const before = count();
+    expect(() => Store.open({ key: 0 })).toThrow(RangeError);
+    expect(() => Region.open({ key: 0 })).toThrow(/IPC_PRIVATE/);
+    expect(count()).toBe(before);
   });
 });

@@ -295,6 +295,15 @@ export class MmapShare {
   /** Copies the current value into the scratch buffer (under the shared lock: no commit can interleave). */
   #read(): Uint8Array {
     const len = this.#store.length;
+    // No commit can interleave (we hold the shared lock) and set() never stores more than `size` bytes: a longer
+    // value is corrupt memory, and must not size the buffer.
+    if (len > this.#size) {
+      throw new ShmError(
+        'ERR_SHM_BAD_FORMAT',
+        `The share's memory is corrupt: its value claims ${len} bytes, but it holds at most ${this.#size} (new MmapShare(${this.#size}))`,
+        { target: this.#store.name },
+      );
+    }
     if (this.#scratch.byteLength < len)
       this.#scratch = new Uint8Array(Math.max(len, this.#scratch.byteLength * 2));
     return this.#store.fetch(this.#scratch, this.#info);

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
-import { isRef, REF_KEY } from './envelope.js';
-import { Prep, VarNode } from './var-node.js';
+import { isRef } from './envelope.js';
+import { Prep, type VarNode } from './var-node.js';
 
 const MUTATORS = [
   'push',
@@ -33,8 +33,7 @@ function isIndex(p: string): boolean {
 
 /** A stored element given back after it left the array: a plain copy (its segment may be removed by the commit). */
 function detached(node: VarNode, x: unknown): unknown {
-  if (typeof x === 'object' && x !== null && isRef(x))
-    return VarNode.open(x[REF_KEY], node.space)?.snapshot();
+  if (typeof x === 'object' && x !== null && isRef(x)) return node.openRef(x)?.snapshot();
   return x;
 }
 

@@ -154,6 +154,23 @@ export function isAnonymousId(id: string): boolean {
   return /\.a\.[0-9a-f]{16}$/.test(id);
 }
 
+/**
+ * Whether `id` has the shape namedId() or anonymousId() gives: 'k:<key 1..0xffffffff>', 'p:/<name without "/">' or
+ * 'f:<path>', the last two ending in '.v.<encoded name>' or '.a.<16 hex>'. Ids read from shared memory (nested
+ * references) are checked before anything is opened: a corrupted one must not open some other object ('k:0' would
+ * even create a SysV segment, a FIFO path would block).
+ */
+export function isVariableId(id: string): boolean {
+  if (id.length > 4096 || id.includes('\0')) return false;
+  if (id.startsWith('k:')) {
+    const key = Number(id.slice(2));
+    return /^[1-9][0-9]{0,9}$/.test(id.slice(2)) && key <= 0xffffffff;
+  }
+  if (!/\.(v\.[A-Za-z0-9_%-]+|a\.[0-9a-f]{16})$/.test(id)) return false;
+  if (id.startsWith('p:/')) return id.length <= 253 && !id.slice(3).includes('/');
+  return id.startsWith('f:') && id.length > 2;
+}
+
 /** Store options addressing the variable `id`. */
 export function storeAddress(id: string): { name?: string; path?: string; key?: number } {
   const rest = id.slice(2);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  describeType,
   isAlive,
   isExistsError,
   isNotFoundError,
@@ -21,7 +22,7 @@ import {
   refCounts,
   refCountsOf,
 } from './envelope.js';
-import { anonymousId, isAnonymousId, type Space, storeAddress } from './tie-options.js';
+import { anonymousId, isAnonymousId, isVariableId, type Space, storeAddress } from './tie-options.js';
 
 /** Builds the user-facing object (Proxy or tied ScalarRef) of a node; set by tie.ts to avoid an import cycle. */
 let wrap: (node: VarNode) => object = () => {
@@ -42,6 +43,11 @@ export function nodeOf(x: unknown): VarNode | undefined {
 
 export function openNodes(): IterableIterator<VarNode> {
   return nodes.values();
+}
+
+/** How errors name a variable: its name, its SysV key, or its segment. */
+function labelOf(id: string, name: string | undefined): string {
+  return name !== undefined ? `'${name}'` : id.startsWith('k:') ? `key ${id.slice(2)}` : id.slice(2);
 }
 
 function notFound(label: string, why: string): ShmError {
@@ -97,7 +103,7 @@ export class VarNode {
     this.#store = store;
     this.#sid = serializerId(space.serializer);
     this.name = name;
-    this.label = name !== undefined ? `'${name}'` : id.startsWith('k:') ? `key ${id.slice(2)}` : id.slice(2);
+    this.label = labelOf(id, name);
   }
 
   // ------------------------------------------------------------------ opening and creating
@@ -125,7 +131,7 @@ export class VarNode {
       const env = store.getValue<Envelope>();
       let kind = expect;
       if (env !== undefined) {
-        checkEnvelope(env, id);
+        checkEnvelope(env, labelOf(id, name));
         if (env.gone) throw notFound(name ?? id, 'was removed');
         kind = env.t;
       }
@@ -304,6 +310,8 @@ export class VarNode {
       this.#markRemoved();
       throw notFound(this.label, 'was removed by another process');
     }
+    // Reads check the kind as writes do: a hash Proxy never reads an array's contents as its keys.
+    if (env.t !== this.kind) throw notFound(this.label, `changed kind to ${kindName(env.t)}`);
     // A commit between reading `s` and the copy only makes the next check miss once: never a stale value.
     this.#env = env;
     this.#serial = s;
@@ -317,10 +325,24 @@ export class VarNode {
 
   /** A stored value as the user sees it: a Ref becomes the nested variable's Proxy. */
   visible(x: unknown): unknown {
-    if (typeof x === 'object' && x !== null && isRef(x)) {
-      return VarNode.open(x[REF_KEY], this.space)?.object;
-    }
+    if (typeof x === 'object' && x !== null && isRef(x)) return this.openRef(x)?.object;
     return x;
+  }
+
+  /**
+   * The nested variable a Ref stored in this variable names (undefined if it no longer exists). The id comes from
+   * shared memory: ERR_SHM_BAD_FORMAT if it is not the id of a tied variable, before anything is opened.
+   */
+  openRef(ref: Ref): VarNode | undefined {
+    const id = ref[REF_KEY];
+    if (!isVariableId(id)) {
+      throw new ShmError(
+        'ERR_SHM_BAD_FORMAT',
+        `Tied variable ${this.label} is corrupt: it holds a reference to ${JSON.stringify(id.slice(0, 300))}, which is not the id of a tied variable`,
+        { target: this.label },
+      );
+    }
+    return VarNode.open(id, this.space);
   }
 
   /** A deep plain copy of the contents (nested variables included). */
@@ -330,7 +352,7 @@ export class VarNode {
       if (!(typeof x === 'object' && x !== null && isRef(x))) return x;
       const id = x[REF_KEY];
       if (seen.has(id)) return seen.get(id);
-      const child = VarNode.open(id, this.space);
+      const child = this.openRef(x);
       if (!child) return undefined;
       seen.set(id, undefined);
       const s = child.snapshot(seen);
@@ -421,7 +443,9 @@ export class VarNode {
     this.#lock();
     try {
       const env = this.#fresh();
-      const l = env.l + delta;
+      // Never below 0: dropping a reference that was never counted (a corrupted duplicate) must not leave a count
+      // that a later reference brings back to 0 while that reference still exists.
+      const l = Math.max(0, env.l + delta);
       const h = env.h.filter((pid) => (dropHolder ? pid !== process.pid : true) && isAlive(pid));
       if (delta > 0 || l > 0 || h.length > 0) {
         this.#commitEnv({ ...env, l, h });
@@ -625,36 +649,63 @@ function isGone(store: Store): boolean {
   }
 }
 
+/**
+ * Checks a decoded envelope field by field: everything in it came from shared memory. A variable whose envelope
+ * does not hold up is ERR_SHM_BAD_FORMAT (never a TypeError from deep inside a Proxy trap, never a negative count).
+ */
 function checkEnvelope(env: unknown, label: string): asserts env is Envelope {
-  const e = env as Envelope;
-  if (
-    typeof e !== 'object' ||
-    e === null ||
-    (e.t !== 'hash' && e.t !== 'array' && e.t !== 'scalar') ||
-    typeof e.l !== 'number' ||
-    !Array.isArray(e.h)
-  ) {
-    throw new ShmError(
-      'ERR_SHM_BAD_FORMAT',
-      `${label} is not a tied variable (its value was not written by @shm/tied)`,
-      {
-        target: label,
-      },
-    );
+  const problem = envelopeProblem(env);
+  if (problem !== undefined) {
+    throw new ShmError('ERR_SHM_BAD_FORMAT', `Tied variable ${label} is corrupt: ${problem}`, {
+      target: label,
+    });
   }
 }
 
-/** Releases `counts` references (removing anonymous variables left unreferenced, and what they referenced). */
+function envelopeProblem(env: unknown): string | undefined {
+  if (typeof env !== 'object' || env === null || Array.isArray(env))
+    return `its value is ${shown(env)}, not one written by @shm/tied`;
+  const e = env as Record<string, unknown>;
+  if (e.t !== 'hash' && e.t !== 'array' && e.t !== 'scalar')
+    return `its kind is ${shown(e.t)} (not one written by @shm/tied)`;
+  if (typeof e.l !== 'number' || !Number.isSafeInteger(e.l) || e.l < 0)
+    return `its reference count is ${shown(e.l)}`;
+  if (!Array.isArray(e.h)) return `its list of holders is ${shown(e.h)}`;
+  for (const pid of e.h) {
+    if (!(Number.isInteger(pid) && pid > 0 && pid <= 0xffffffff))
+      return `its list of holders names ${shown(pid)}, not a process id`;
+  }
+  if (e.gone !== undefined && e.gone !== true) return `its removal mark is ${shown(e.gone)}`;
+  if (e.gone) return undefined;
+  const v = e.v;
+  if (e.t === 'hash' && !(typeof v === 'object' && v !== null && isPlainObject(v)))
+    return `it holds ${shown(v)} where a hash (plain object) belongs`;
+  if (e.t === 'array' && !Array.isArray(v)) return `it holds ${shown(v)} where an array belongs`;
+  return undefined;
+}
+
+/** A short description of a value read from shared memory, for error messages. */
+function shown(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x);
+  if (typeof x === 'number' || typeof x === 'boolean' || x === null || x === undefined) return String(x);
+  return `${/^[aeiou]/i.test(describeType(x)) ? 'an' : 'a'} ${describeType(x)}`;
+}
+
+/**
+ * Releases `counts` references (removing anonymous variables left unreferenced, and what they referenced). A
+ * variable that is corrupt (or a reference that is no variable id) is skipped: the write or removal that released
+ * it has happened, and what the corrupt variable references cannot be known; removeAll() takes it away.
+ */
 export function releaseRefs(space: Space, counts: Map<string, number>, sign = -1): void {
   const work: [string, number][] = [...counts].map(([id, n]) => [id, sign * n]);
   while (work.length > 0) {
     const [id, delta] = work.pop()!;
-    if (delta === 0 || !isAnonymousId(id)) continue;
+    if (delta === 0 || !isAnonymousId(id) || !isVariableId(id)) continue;
     let node: VarNode | undefined;
     try {
       node = VarNode.open(id, space);
     } catch (e) {
-      if (isCode(e, 'ERR_SHM_NOT_FOUND')) continue;
+      if (isCode(e, 'ERR_SHM_NOT_FOUND', 'ERR_SHM_BAD_FORMAT', 'ERR_SHM_SERIALIZER_MISMATCH')) continue;
       throw e;
     }
     if (!node || node.removed) continue;
@@ -662,7 +713,7 @@ export function releaseRefs(space: Space, counts: Map<string, number>, sign = -1
     try {
       doomed = node.changeLinks(delta);
     } catch (e) {
-      if (isCode(e, 'ERR_SHM_NOT_FOUND')) continue;
+      if (isCode(e, 'ERR_SHM_NOT_FOUND', 'ERR_SHM_BAD_FORMAT', 'ERR_SHM_SERIALIZER_MISMATCH')) continue;
       throw e;
     }
     if (doomed) for (const [cid, n] of doomed) work.push([cid, -n]);
