@@ -1,4 +1,11 @@
-import { badFormatError, describeType, messageOf, type Serializer, unserializableError } from '@shm/core';
+import {
+  badFormatError,
+  describeType,
+  messageOf,
+  protoKeyError,
+  type Serializer,
+  unserializableError,
+} from '@shm/core';
 import { Encoder, type Options } from 'cbor-x';
 
 /**
@@ -61,8 +68,9 @@ export function createCborSerializer(options: CborSerializerOptions = {}): Seria
     encode(value: unknown): Uint8Array {
       const t = typeof value;
       if (t === 'function' || t === 'symbol') throw unserializableError(name, value);
+      let bytes: Uint8Array;
       try {
-        return encoder.encode(value);
+        bytes = encoder.encode(value);
       } catch (e) {
         let why = `cannot encode this ${describeType(value)}: ${messageOf(e)}`;
         if (e instanceof RangeError && /call stack/i.test(e.message)) {
@@ -70,6 +78,10 @@ export function createCborSerializer(options: CborSerializerOptions = {}): Seria
         }
         throw unserializableError(name, value, why, e);
       }
+      // cbor-x decodes an object's "__proto__" key as "__proto_" (a Map's keys are kept).
+      const renamed = protoKeyError(name, value, bytes, false);
+      if (renamed) throw renamed;
+      return bytes;
     },
     decode(bytes: Uint8Array): unknown {
       if (bytes.byteLength === 0) throw badFormatError(name, 'empty');

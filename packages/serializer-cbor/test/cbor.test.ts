@@ -15,6 +15,7 @@ const capabilities = {
   bigint: true,
   negativeZero: 'lossy',
   nonFinite: true,
+  protoKeys: false,
 } as const;
 
 describeSerializer(cbor, capabilities);

@@ -1,4 +1,11 @@
-import { badFormatError, describeType, messageOf, type Serializer, unserializableError } from '@shm/core';
+import {
+  badFormatError,
+  describeType,
+  messageOf,
+  protoKeyError,
+  type Serializer,
+  unserializableError,
+} from '@shm/core';
 import { C1, type Options, Packr } from 'msgpackr';
 
 /**
@@ -77,16 +84,23 @@ export function createMsgpackSerializer(options: MsgpackSerializerOptions = {}):
     useRecords: packrOptions.useRecords ?? records,
   });
 
+  const mapsAsObjects = (packr as { mapsAsObjects?: boolean }).mapsAsObjects === true;
+
   const serializer: Serializer = {
     name,
     encode(value: unknown): Uint8Array {
       const t = typeof value;
       if (t === 'function' || t === 'symbol') throw unserializableError(name, value);
+      let bytes: Uint8Array;
       try {
-        return packr.pack(value);
+        bytes = packr.pack(value);
       } catch (e) {
         throw unserializableError(name, value, encodeFailure(value, e, structuredClone), e);
       }
+      // msgpackr decodes an object's "__proto__" key as "__proto_", and a Map's too when it makes Maps objects.
+      const renamed = protoKeyError(name, value, bytes, mapsAsObjects);
+      if (renamed) throw renamed;
+      return bytes;
     },
     decode(bytes: Uint8Array): unknown {
       if (bytes.byteLength === 0) throw badFormatError(name, 'empty');

@@ -15,6 +15,7 @@ describeSerializer(msgpack, {
   bigint: true,
   negativeZero: 'lossy',
   nonFinite: true,
+  protoKeys: false,
 });
 
 describeSerializer(createMsgpackSerializer({ structuredClone: true }), {
@@ -28,6 +29,7 @@ describeSerializer(createMsgpackSerializer({ structuredClone: true }), {
   bigint: true,
   negativeZero: 'lossy',
   nonFinite: true,
+  protoKeys: false,
 });
 
 describeSerializer(createMsgpackSerializer({ useRecords: true }), {
@@ -41,6 +43,7 @@ describeSerializer(createMsgpackSerializer({ useRecords: true }), {
   bigint: true,
   negativeZero: 'lossy',
   nonFinite: true,
+  protoKeys: false,
 });
 
 function catchError(fn: () => unknown): any {

@@ -39,6 +39,11 @@ export interface SerializerCapabilities {
    * instead of silently dropping them. `'lossy'`: dropped (or nulled in arrays) as JSON does.
    */
   nestedFunctions?: false | 'lossy';
+  /**
+   * An own property named `__proto__` (as `JSON.parse` makes). Default `true`: it round-trips as an own property.
+   * `false`: encode() throws ERR_SHM_UNSERIALIZABLE naming it (for decoders that would rename it).
+   */
+  protoKeys?: boolean;
 }
 
 const MARKER = Symbol.for('@shm/error');
@@ -318,6 +323,29 @@ export function describeSerializer(
       expect(roundTrip([])).toStrictEqual([]);
       expect(roundTrip('')).toBe('');
       expect(roundTrip({ a: [], b: {}, c: '' })).toStrictEqual({ a: [], b: {}, c: '' });
+    });
+
+    it(`${capabilities.protoKeys === false ? 'refuses' : 'round-trips'} an own property named __proto__, never renaming it`, () => {
+      const value = JSON.parse('{"a":{"list":[1,{"__proto__":{"x":1},"y":2}]}}');
+      if (capabilities.protoKeys === false) {
+        const e = thrown(() => s.encode(value));
+        expect(codeOf(e)).toBe('ERR_SHM_UNSERIALIZABLE');
+        expect((e as Error).message).toMatch(/__proto__ at value\.a\.list\[1\]/);
+      } else {
+        const inner = (roundTrip(value) as any).a.list[1];
+        expect(Object.getPrototypeOf(inner)).toBe(Object.prototype);
+        expect(Object.getOwnPropertyDescriptor(inner, '__proto__')?.value).toStrictEqual({ x: 1 });
+        expect(inner.y).toBe(2);
+      }
+      // The text itself is an ordinary string: as a value, and as a Map key where Maps round-trip.
+      expect(roundTrip({ k: '__proto__', l: ['__proto__'] })).toStrictEqual({
+        k: '__proto__',
+        l: ['__proto__'],
+      });
+      if (capabilities.maps === true) {
+        const m = roundTrip(new Map([['__proto__', 1]])) as Map<string, number>;
+        expect([...m.keys()]).toEqual(['__proto__']);
+      }
     });
 
     it('round-trips a ~1 MB array of objects', () => {
