@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { ShmError, Store } from '@shm/core';
 import { msgpack } from '@shm/serializer-msgpack';
-import { snapshotKernelObjects, spawnPeer, uniqueKey } from '@shm/test-utils';
+import { runFuzzDriver, snapshotKernelObjects, uniqueKey } from '@shm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { isTied, ScalarRef, type TieOptions, tie, tied, untie } from '../src/index.js';
 import { segments, useNamespace } from './helpers.js';
@@ -67,28 +67,13 @@ describe('Corrupted shared memory: seeded fuzz', () => {
   ] as const;
   for (const run of runs) {
     it(`every operation succeeds or throws ShmError, without hang or crash, and removeAll() leaves nothing (${run.serializer})`, async () => {
-      const seed = Number(process.env.SHM_FUZZ_SEED ?? run.seed);
-      const rounds = Number(process.env.SHM_FUZZ_ROUNDS ?? run.rounds);
-      const p = spawnPeer(fuzzScript, [
-        JSON.stringify({ seed, rounds, namespace: ns(), serializer: run.serializer, key: uniqueKey() }),
-      ]);
-      // The driver bounds each operation itself (3 s); this catches a hang inside one.
-      const limit = Number(process.env.SHM_FUZZ_LIMIT_MS ?? 40_000);
-      const timer = setTimeout(() => p.kill('SIGKILL'), limit);
-      const r = await p.exited;
-      clearTimeout(timer);
-      const failure = r.messages.find((m) => m.failure !== undefined)?.failure;
-      const last = r.messages.findLast((m) => m.op !== undefined)?.op ?? 'before the first operation';
-      const lastCorruption = r.messages.findLast((m) => m.corrupt !== undefined)?.corrupt;
-      const context = `seed ${seed} (SHM_FUZZ_SEED=${seed} SHM_FUZZ_ROUNDS=${rounds} replays it); last corruption: ${lastCorruption}`;
-      expect(failure, `${context}\n${failure}`).toBeUndefined();
-      expect(
-        r.signal,
-        `${context}: the driver was killed by ${r.signal} during ${last} (a hang, or a crash)\n${r.stderr}`,
-      ).toBeNull();
-      expect(r.code, `${context}: exit code ${r.code}\n${r.stderr}`).toBe(0);
-      const done = r.messages.find((m) => m.done);
-      expect(done?.seen.ERR_SHM_BAD_FORMAT, context).toBeGreaterThan(0);
+      await runFuzzDriver(fuzzScript, {
+        seed: run.seed,
+        rounds: run.rounds,
+        namespace: ns(),
+        serializer: run.serializer,
+        key: uniqueKey(),
+      });
       expect(segments(ns())).toEqual([]);
     });
   }

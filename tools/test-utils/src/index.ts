@@ -4,6 +4,7 @@ export {
   type SerializerUnderTest,
   type Support,
 } from './describe-serializer.js';
+export { runFuzzDriver, STORE_LAYOUT, seededRandom } from './fuzz.js';
 export { diffSnapshots, type KernelSnapshot, snapshotKernelObjects } from './leak-check.js';
 export { type Peer, type PeerResult, runPeer, runPerl, spawnPeer } from './peers.js';
 export { tsWorker } from './ts-worker.js';
