@@ -205,6 +205,15 @@ void Bases(Napi::Env env, const ChainState& c, size_t n, char** out) {
   }
 }
 
+// The base addresses of the `nseg` segments a value spans: just `head` (already looked up) when it fits
+// there, else all of them, written to `more`.
+char** ChainBases(Napi::Env env, const ChainState& c, size_t nseg, char** head, std::vector<char*>& more) {
+  if (nseg <= 1) return head;
+  more.resize(nseg);
+  Bases(env, c, nseg, more.data());
+  return more.data();
+}
+
 // The common arguments of the hot calls: (chain id, lock mode, state, buffer).
 struct Call {
   std::shared_ptr<ChainState> chain;
@@ -286,12 +295,7 @@ Napi::Value Fetch(const Napi::CallbackInfo& info) {
     const size_t nseg = (n + ds - 1) / ds;
     if (nseg > ch.segs.size()) return Napi::Value();
     std::vector<char*> more;
-    char** base = &head;
-    if (nseg > 1) {
-      more.resize(nseg);
-      Bases(env, ch, nseg, more.data());
-      base = more.data();
-    }
+    char** base = ChainBases(env, ch, nseg, &head, more);
     uint8_t* out;
     Napi::Value r;
     if (c.has_data && n <= c.length) {
@@ -327,12 +331,7 @@ Napi::Value Store(const Napi::CallbackInfo& info) {
     const size_t nseg = (n + ds - 1) / ds;
     if (nseg > ch.segs.size()) return Napi::Value();
     std::vector<char*> more;
-    char** base = &head;
-    if (nseg > 1) {
-      more.resize(nseg);
-      Bases(env, ch, nseg, more.data());
-      base = more.data();
-    }
+    char** base = ChainBases(env, ch, nseg, &head, more);
     if (Load(base[nseg > 0 ? nseg - 1 : 0], 0) >= 0) return Napi::Value();  // a tail to collect
     Put(head, 4, 0);  // a writer that dies mid-copy leaves an empty value (SEM_UNDO frees its lock)
     for (size_t i = 0, off = 0; off < n; ++i, off += ds) {
