@@ -17,6 +17,30 @@ function lockRegion() {
   return { name, region };
 }
 
+/**
+ * Runs `body` with this process's RwLock (`lockOptions`) and a peer that opened the same lock region; closes both
+ * afterwards, also when `body` throws.
+ */
+async function withPeer(lockOptions, body) {
+  const { name, region } = lockRegion();
+  const mine = new RwLock(region, OFFSET, lockOptions);
+  const peer = spawnPeer(peerFixture);
+  try {
+    await peer.ready;
+    await peer.call('openRegion', { key: 'l', name });
+    await body({ mine, peer });
+  } finally {
+    mine.release();
+    await peer.kill();
+    region.close();
+  }
+}
+
+/** Has the peer take the lock (`exclusive` or `shared`) and keep it; asserts that it got it. */
+async function peerHolds(peer, mode) {
+  assert.equal(await peer.call('hold', { key: 'l', offset: OFFSET, mode }), LockStatus.Acquired);
+}
+
 describe('RwLock between processes on Windows', () => {
   it('keeps 2 processes x 300 read-modify-writes exact, one waiting sync and one async', async () => {
     const { name, region } = lockRegion();
@@ -52,17 +76,9 @@ describe('RwLock between processes on Windows', () => {
   });
 
   it('wakes a waiter through the event on unlock, long before its 60 s poll (async here, sync in the peer)', async () => {
-    const { name, region } = lockRegion();
-    const mine = new RwLock(region, OFFSET, { pollMs: 60_000 });
-    const peer = spawnPeer(peerFixture);
-    try {
-      await peer.ready;
-      await peer.call('openRegion', { key: 'l', name });
+    await withPeer({ pollMs: 60_000 }, async ({ mine, peer }) => {
       // The peer holds it; we sleep in lockAsync until its unlock sets the event.
-      assert.equal(
-        await peer.call('hold', { key: 'l', offset: OFFSET, mode: 'exclusive' }),
-        LockStatus.Acquired,
-      );
+      await peerHolds(peer, 'exclusive');
       const waiting = mine.lockAsync(30_000);
       await new Promise((r) => setTimeout(r, 300));
       await peer.call('release', { key: 'l', offset: OFFSET, mode: 'exclusive' });
@@ -83,24 +99,12 @@ describe('RwLock between processes on Windows', () => {
       await peer.call('release', { key: 'l', offset: OFFSET, mode: 'exclusive', pollMs: 60_000 });
       assert.equal(mine.tryLock(), LockStatus.Acquired);
       mine.unlock();
-    } finally {
-      mine.release();
-      await peer.kill();
-      region.close();
-    }
+    });
   });
 
   it('gives OwnerDied to a waiter already asleep when the exclusive holder is killed', async () => {
-    const { name, region } = lockRegion();
-    const mine = new RwLock(region, OFFSET);
-    const peer = spawnPeer(peerFixture);
-    try {
-      await peer.ready;
-      await peer.call('openRegion', { key: 'l', name });
-      assert.equal(
-        await peer.call('hold', { key: 'l', offset: OFFSET, mode: 'exclusive' }),
-        LockStatus.Acquired,
-      );
+    await withPeer(undefined, async ({ mine, peer }) => {
+      await peerHolds(peer, 'exclusive');
       const waiting = mine.lockAsync(20_000);
       await new Promise((r) => setTimeout(r, 200));
       await peer.kill();
@@ -108,33 +112,17 @@ describe('RwLock between processes on Windows', () => {
       mine.unlock();
       assert.equal(mine.lock(1000), LockStatus.Acquired, 'a clean lock afterwards');
       mine.unlock();
-    } finally {
-      mine.release();
-      await peer.kill();
-      region.close();
-    }
+    });
   });
 
   it('reclaims the slot of a shared holder that was killed: the next writer gets OwnerDied (sync)', async () => {
-    const { name, region } = lockRegion();
-    const mine = new RwLock(region, OFFSET);
-    const peer = spawnPeer(peerFixture);
-    try {
-      await peer.ready;
-      await peer.call('openRegion', { key: 'l', name });
-      assert.equal(
-        await peer.call('hold', { key: 'l', offset: OFFSET, mode: 'shared' }),
-        LockStatus.Acquired,
-      );
+    await withPeer(undefined, async ({ mine, peer }) => {
+      await peerHolds(peer, 'shared');
       assert.equal(mine.tryLock(), LockStatus.WouldBlock, 'a reader holds it');
       await peer.kill();
       assert.equal(mine.lock(20_000), LockStatus.OwnerDied);
       assert.equal(mine.state().sharedHolders, 0);
       mine.unlock();
-    } finally {
-      mine.release();
-      await peer.kill();
-      region.close();
-    }
+    });
   });
 });
