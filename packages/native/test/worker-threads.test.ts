@@ -25,15 +25,38 @@ afterEach(async () => {
   }
 });
 
-function nextMessage(w: Worker, match: (m: any) => boolean): Promise<any> {
+/**
+ * The worker's next message that `match`es. Rejects, naming `what`, if the worker errs, exits first or stays silent
+ * for 20 s, so a stuck worker fails with a reason instead of the test's 60 s timeout.
+ */
+function nextMessage(w: Worker, match: (m: any) => boolean, what: string): Promise<any> {
   return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
+    };
     const onMessage = (m: any) => {
       if (!match(m)) return;
-      w.off('message', onMessage);
+      done();
       resolve(m);
     };
+    const onError = (e: unknown) => {
+      done();
+      reject(e);
+    };
+    const onExit = (code: number) => {
+      done();
+      reject(new Error(`the worker exited (code ${code}) before ${what}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`the worker sent no ${what} within 20 s`));
+    }, 20_000);
     w.on('message', onMessage);
-    w.once('error', reject);
+    w.on('error', onError);
+    w.on('exit', onExit);
   });
 }
 
@@ -49,7 +72,7 @@ describe('worker threads', () => {
     const worker = tsWorker(fixture('futex-worker.ts'), { workerData: { fd, missingKey } });
     cleanups.push(() => worker.terminate());
 
-    const ready = await nextMessage(worker, (x) => x.ready);
+    const ready = await nextMessage(worker, (x) => x.ready, 'its ready message');
     expect(ready.saw).toBe(77);
     expect(ready.tid).not.toBe(threadId());
     expect(ready.error).toEqual({ isShmSystemError: true, code: 'ENOENT' });
@@ -65,8 +88,12 @@ describe('worker threads', () => {
     await waitFor(() => threadsInSharedFutexWait(process.pid) === 1, 'the worker to sleep in FUTEX_WAIT');
     Atomics.store(words, 0, 1);
     expect(futexWake(m, 0, 1)).toBe(1);
-    expect(await nextMessage(worker, (x) => 'result' in x)).toEqual({ result: WaitResult.Woken, value: 1 });
-    const [code] = await once(worker, 'exit');
+    const exited = once(worker, 'exit');
+    expect(await nextMessage(worker, (x) => 'result' in x, 'the result of its futexWait')).toEqual({
+      result: WaitResult.Woken,
+      value: 1,
+    });
+    const [code] = await exited;
     expect(code).toBe(0);
   });
 });
