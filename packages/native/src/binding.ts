@@ -1,4 +1,13 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +35,11 @@ export function libcFamily(): 'glibc' | 'musl' | undefined {
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)
     ?.header;
   return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+function glibcVersion(): string | undefined {
+  return (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
+    ?.glibcVersionRuntime;
 }
 
 /** What a prebuilt file's name says it is for: `shm_native.napi.glibc.node` -> { napi: true, libc: 'glibc' }. */
@@ -64,6 +78,8 @@ export interface LoadAttempt {
   /** 'env' for SHM_NATIVE_PATH, 'build' for a source build, 'prebuild' for a shipped binary. */
   kind: 'env' | 'build' | 'prebuild';
   reason?: string;
+  /** The file is there but broken (truncated, another architecture...): reinstalling brings back a good one. */
+  damaged?: boolean;
 }
 
 /** Where to look, in order, with the prebuilt files that do not fit this system already marked as skipped. */
@@ -143,9 +159,10 @@ const ELF_MACHINES: Record<number, string> = {
 const PE_MACHINES: Record<number, string> = { 332: 'ia32', 34404: 'x64', 43620: 'arm64', 452: 'arm' };
 
 /**
- * Why a binary that exists cannot be this process's addon, read from its headers: empty, truncated (shorter than its
- * own headers say), for another architecture or operating system, or not a shared library at all. Undefined when
- * the headers look right (then only the loader's own message can tell).
+ * Why a binary that exists cannot be this process's addon, read from its headers before the system loader sees it
+ * (a truncated library can crash the process with SIGBUS inside dlopen): empty, truncated (shorter than its own
+ * headers say), for another architecture or operating system, or not a shared library at all. Undefined when the
+ * headers look right (then only the loader's own message can tell).
  */
 export function describeBinary(
   path: string,
@@ -153,21 +170,30 @@ export function describeBinary(
   platform = process.platform,
 ): string | undefined {
   let b: Buffer;
+  let size: number;
   try {
-    b = readFileSync(path);
+    const fd = openSync(path, 'r');
+    try {
+      size = fstatSync(fd).size;
+      b = Buffer.alloc(Math.min(size, 65536));
+      readSync(fd, b, 0, b.length, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     return `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
   }
-  if (b.length === 0) return 'empty file (0 bytes): an interrupted download or copy';
+  if (size === 0) return 'empty file (0 bytes): an interrupted download or copy';
   const truncated = (need: number) =>
-    `truncated: the file has ${b.length} bytes, its headers say it has at least ${need} (an interrupted download or copy)`;
+    `truncated: the file has ${size} bytes, its headers say it has at least ${need} (an interrupted download or copy)`;
   if (b.length >= 4 && b.readUInt32BE(0) === 0x7f454c46) {
-    if (b.length < 64) return truncated(64);
+    if (size < 64) return truncated(64);
     const is64 = b[4] === 2;
     const le = b[5] === 1;
     const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
     const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
     const u64 = (o: number) => Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
+    const word = is64 ? u64 : u32;
     const machine = u16(18);
     const its = ELF_MACHINES[machine] ?? `ELF machine ${machine}`;
     const bits = is64 ? 64 : 32;
@@ -179,14 +205,22 @@ export function describeBinary(
     const [phentsize, phnum, shentsize, shnum] = is64
       ? [u16(54), u16(56), u16(58), u16(60)]
       : [u16(42), u16(44), u16(46), u16(48)];
-    const end = Math.max(phoff + phentsize * phnum, shnum ? shoff + shentsize * shnum : 0);
-    if (end > b.length) return truncated(end);
+    let end = Math.max(phoff + phentsize * phnum, shnum ? shoff + shentsize * shnum : 0);
+    // Each loadable segment's bytes in the file (p_offset + p_filesz), as far as the program headers were read.
+    for (let i = 0; i < phnum && phoff + (i + 1) * phentsize <= b.length; i++) {
+      const h = phoff + i * phentsize;
+      if (u32(h) !== 1) continue; // PT_LOAD
+      const [offset, filesz] = is64 ? [u64(h + 8), u64(h + 32)] : [word(h + 4), word(h + 16)];
+      end = Math.max(end, offset + filesz);
+    }
+    if (end > size) return truncated(end);
     return undefined;
   }
   if (b.length >= 2 && b.toString('latin1', 0, 2) === 'MZ') {
-    if (b.length < 64) return truncated(64);
+    if (size < 64) return truncated(64);
     const pe = b.readUInt32LE(60);
-    if (pe + 24 > b.length) return truncated(pe + 24);
+    if (pe + 24 > b.length)
+      return pe + 24 > size ? truncated(pe + 24) : 'not a Windows DLL (its PE header is too far in)';
     if (b.readUInt32LE(pe) !== 0x00004550) return 'not a Windows DLL (an MZ file without a PE header)';
     const machine = b.readUInt16LE(pe + 4);
     const its = PE_MACHINES[machine] ?? `PE machine 0x${machine.toString(16)}`;
@@ -202,7 +236,7 @@ export function describeBinary(
       const s = table + i * 40;
       end = Math.max(end, b.readUInt32LE(s + 20) + b.readUInt32LE(s + 16));
     }
-    if (end > b.length) return truncated(end);
+    if (end > size) return truncated(end);
     return undefined;
   }
   const magic = b.length >= 4 ? b.readUInt32BE(0) : 0;
@@ -211,7 +245,7 @@ export function describeBinary(
       ? undefined
       : `wrong operating system: a macOS (Mach-O) binary, but this is ${platform}`;
   }
-  return `not a native addon: it starts with ${JSON.stringify(b.toString('latin1', 0, 16))}`;
+  return `not a native addon: it starts with ${JSON.stringify(b.toString('latin1', 0, Math.min(16, b.length)))}`;
 }
 
 /** The loader's own message, without the path it repeats and without its stack. */
@@ -246,8 +280,8 @@ function fixFor(attempts: LoadAttempt[], roots: string[]): string {
   if (damaged) {
     // The package's own binary for this platform is there but broken: a clean reinstall brings it back.
     return pm === 'pnpm'
-      ? 'reinstall it: `pnpm install --force` (the prebuilt binary of this package is damaged)'
-      : 'reinstall it: `npm install --force` (the prebuilt binary of this package is damaged)';
+      ? 'the prebuilt binary of this package is damaged: reinstall it with `pnpm install --force`'
+      : `the prebuilt binary of this package is damaged: reinstall it with \`rm -rf ${roots[0]} && npm install\``;
   }
   return pm === 'pnpm'
     ? `no prebuilt binary fits, so build one: \`pnpm approve-builds\` (allow @shm/native), then \`pnpm rebuild @shm/native\` (${needs})`
@@ -308,6 +342,12 @@ export function loadBinding(): Binding {
       a.reason = 'not found';
       continue;
     }
+    const why = describeBinary(a.path);
+    if (why) {
+      a.reason = why;
+      a.damaged = true;
+      continue;
+    }
     try {
       const b = require(a.path) as Binding;
       b.setErrorClass(ShmSystemError);
@@ -315,9 +355,11 @@ export function loadBinding(): Binding {
       loadedFrom = a.path;
       return b;
     } catch (e) {
-      const why = describeBinary(a.path);
       const msg = loaderMessage(e, a.path);
-      a.reason = why ? `${why} [${msg}]` : msg;
+      const glibc = /GLIBC_([\d.]+)' not found/.exec(msg)?.[1];
+      a.reason = glibc
+        ? `needs glibc ${glibc} or later, this system has ${glibcVersion() ?? 'an older one'} [${msg}]`
+        : msg;
     }
   }
   throw loadError(attempts, available, roots, libc);
