@@ -220,7 +220,8 @@ for (const pm of ['npm', 'pnpm'] as const) {
 
     it('installs without building anything', () => {
       assert.equal(install.code, 0, install.log);
-      for (const t of BUILD_TOOLS) assert.notEqual(run('sh', ['-c', `command -v ${t}`], { env: env() }).code, 0, t);
+      for (const t of BUILD_TOOLS)
+        assert.notEqual(run('sh', ['-c', `command -v ${t}`], { env: env() }).code, 0, t);
       const native = join(dir, 'node_modules', '@shm', 'native');
       assert.ok(!existsSync(join(native, 'build')), 'a build/ directory was made at install');
       if (pm === 'npm') {
