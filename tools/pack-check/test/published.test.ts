@@ -138,7 +138,10 @@ describe('the tarballs', () => {
       for (const p of PREBUILDS) {
         const f = `prebuilds/${p.dir}/${p.file}`;
         assert.ok(t.files.includes(f), `@shm/native ships no ${f}`);
-        assert.equal(describeBinary(join(x, 'package', f), p.arch, p.platform as NodeJS.Platform), undefined);
+        assert.equal(
+          describeBinary(join(x, 'package', f), p.arch as NodeJS.Architecture, p.platform as NodeJS.Platform),
+          undefined,
+        );
       }
       assert.deepEqual(
         t.files.filter((f) => f.startsWith('build/')),
