@@ -24,7 +24,7 @@ if (r.status !== 0) {
   console.error(
     `@shm/native: the source build failed (${r.error ? r.error.message : `node-gyp exited with ${r.status}`}). ` +
       'It needs python3, make and a C++17 compiler (on Windows, the Visual Studio C++ build tools); install them ' +
-      'and run `npm rebuild @shm/native` (pnpm: `pnpm rebuild @shm/native`). Prebuilt binaries exist for ' +
+      'and run `npm rebuild @shm/native` (pnpm: `pnpm rebuild @shm/native` once @shm/native is approved). Prebuilt binaries exist for ' +
       'linux-x64 and linux-arm64 (glibc 2.34 or later) and win32-x64.',
   );
   process.exit(r.status || 1);

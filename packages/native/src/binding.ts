@@ -284,7 +284,7 @@ function fixFor(attempts: LoadAttempt[], roots: string[]): string {
       : `the prebuilt binary of this package is damaged: reinstall it with \`rm -rf ${roots[0]} && npm install\``;
   }
   return pm === 'pnpm'
-    ? `no prebuilt binary fits, so build one: \`pnpm approve-builds\` (allow @shm/native), then \`pnpm rebuild @shm/native\` (${needs})`
+    ? `no prebuilt binary fits, so build one: \`pnpm approve-builds\` and select @shm/native, which builds it at once (${needs}; once approved, \`pnpm rebuild @shm/native\` rebuilds it)`
     : `no prebuilt binary fits, so build one: \`npm rebuild @shm/native\` (${needs})`;
 }
 

@@ -47,7 +47,8 @@ before(() => {
   const dest = join(work, 'tarballs');
   for (const p of packages) tarballs.push(pack(p, dest));
 });
-after(() => cleanup(work));
+// SHM_PACK_CHECK_KEEP=1 keeps the projects and tarballs for a look afterwards (the path is printed).
+after(() => (process.env.SHM_PACK_CHECK_KEEP ? console.log(`kept ${work}`) : cleanup(work)));
 
 describe('the tarballs', () => {
   it('cover every public package under packages/', () => {
@@ -258,6 +259,21 @@ for (const pm of ['npm', 'pnpm'] as const) {
       assert.match(r.stdout, new RegExp(`^linux .*/${hostPrebuild.replace(/\./g, '\\.')}\\n$`));
     });
 
+    it('is ESM only, and require() of every package works where Node has require(esm) (>= 20.19, >= 22.12)', (t) => {
+      const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+      if (!((major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major > 22)) {
+        t.skip(`Node ${process.version} has no require(esm)`);
+        return;
+      }
+      for (const t of tarballs) {
+        const r = node([
+          '-e',
+          `const m = require('${t.manifest.name}'); if (!Object.keys(m).length) process.exit(3);`,
+        ]);
+        assert.equal(r.code, 0, r.log);
+      }
+    });
+
     for (const p of packages) {
       for (const s of quickStarts(p)) {
         it(`runs the quick start of ${p.name} (${s.file}:${s.line})`, () => {
@@ -455,8 +471,17 @@ s.destroy();
         assert.match(r.stderr, /prebuilds\/linux-x64\/: not found \(no prebuilt binary for linux-x64\)/);
         assert.match(r.stderr, /build\/Release\/shm_native\.node: not found \(no source build\)/);
         assert.match(r.stderr, /This package has prebuilt binaries for: linux-arm64, win32-x64/);
-        const cmd = pm === 'npm' ? '`npm rebuild @shm/native`' : '`pnpm rebuild @shm/native`';
+        const cmd =
+          pm === 'npm' ? '`npm rebuild @shm/native`' : '`pnpm approve-builds` and select @shm/native';
         assert.ok(r.stderr.includes(cmd), r.log);
+        const withCompiler = { ...env(), PATH: process.env.PATH!, npm_config_nodedir: '/usr' };
+        if (pm === 'pnpm') {
+          // Approving the build (--all: the only one pending is @shm/native) builds the addon at once.
+          const approve = run('pnpm', ['approve-builds', '--all'], { cwd: copy, env: withCompiler });
+          assert.equal(approve.code, 0, approve.log);
+          assert.ok(existsSync(join(native, 'build', 'Release', 'shm_native.node')), approve.log);
+          assert.equal(load().code, 0, load().log);
+        }
         if (pm === 'npm') {
           // Without a compiler the rebuild fails loudly...
           const noCc = run('npm', ['rebuild', '@shm/native', '--foreground-scripts'], {
@@ -468,7 +493,7 @@ s.destroy();
           // ...and with one (and local Node headers: this machine cannot download them) it builds the addon.
           const withCc = run('npm', ['rebuild', '@shm/native', '--foreground-scripts'], {
             cwd: copy,
-            env: { ...env(), PATH: process.env.PATH!, npm_config_nodedir: '/usr' },
+            env: withCompiler,
           });
           assert.equal(withCc.code, 0, withCc.log);
           assert.ok(existsSync(join(native, 'build', 'Release', 'shm_native.node')));
