@@ -270,9 +270,9 @@ function fixFor(attempts: LoadAttempt[], roots: string[]): string {
     );
   }
   const pm = packageManager(roots[0] ?? '');
-  const damaged = attempts.some(
-    (a) => a.kind === 'prebuild' && a.reason && !/^(not found|skipped|no )/.test(a.reason),
-  );
+  // Damaged: its headers are wrong (truncated, another machine). A binary that is intact but does not load here
+  // (an older glibc) is not: a reinstall brings back the same file, so that case builds from source.
+  const damaged = attempts.some((a) => a.kind === 'prebuild' && a.damaged);
   const needs = 'it builds from source and needs python3, make and a C++17 compiler';
   if (pm === 'checkout') {
     return 'in a checkout of the @shm repository, build the addon: `pnpm --filter @shm/native build:native`';
