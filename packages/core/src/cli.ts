@@ -169,13 +169,30 @@ export function main(argv: string[]): number {
         console.log(usage);
         return 0;
       case 'clean': {
-        const removed = cleanup({ all: flags.has('--all'), dryRun: flags.has('--dry-run') });
-        for (const r of removed)
+        const dryRun = flags.has('--dry-run');
+        const removed = cleanup({ all: flags.has('--all'), dryRun });
+        let failed = 0;
+        for (const r of removed) {
+          // cleanup() skips what it cannot remove; only what is really gone is reported as removed.
+          const t =
+            r.backend === 'posix'
+              ? { name: r.name ?? r.id }
+              : r.backend === 'file'
+                ? { path: r.name ?? r.id }
+                : r.backend === 'sysv' && r.key !== undefined
+                  ? { key: r.key }
+                  : undefined;
+          if (!dryRun && t && stillThere(t)) {
+            console.error(`shm clean: could not remove ${r.backend} ${r.id}`);
+            failed++;
+            continue;
+          }
           console.log(
-            `${flags.has('--dry-run') ? 'would remove' : 'removed'} ${r.backend} ${r.id} (creator pid ${r.ownerPid} is gone)`,
+            `${dryRun ? 'would remove' : 'removed'} ${r.backend} ${r.id} (creator pid ${r.ownerPid} is gone)`,
           );
+        }
         if (removed.length === 0) console.log('nothing to clean');
-        return 0;
+        return failed ? 1 : 0;
       }
     }
   } catch (e) {
