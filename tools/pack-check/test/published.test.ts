@@ -100,6 +100,12 @@ describe('the tarballs', () => {
       assert.equal(m.publishConfig?.access, 'public', `${m.name} would be published as restricted`);
       for (const f of ['LICENSE', 'README.md', 'package.json'])
         assert.ok(t.files.includes(f), `${m.name}: no ${f}`);
+      const license = run('tar', ['-xzOf', t.file, 'package/LICENSE']).stdout;
+      assert.equal(
+        license,
+        readFileSync(join(root, 'LICENSE'), 'utf8'),
+        `${m.name}'s LICENSE differs from the root's`,
+      );
       // Everything the manifest points at is in the tarball.
       const targets = [
         m.main,
