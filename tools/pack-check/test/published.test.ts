@@ -70,6 +70,10 @@ describe('the tarballs', () => {
       assert.equal(m.devDependencies, undefined, `${m.name} publishes devDependencies`);
       for (const s of Object.keys(m.scripts ?? {}))
         assert.match(s, /^(pre|post)?install$/, `${m.name} script ${s}`);
+      // workspace:^ in the repository: a caret range here, so an app can share one copy (an exact version pins it).
+      for (const [dep, range] of Object.entries<string>(m.dependencies ?? {}))
+        if (dep.startsWith('@shm/'))
+          assert.match(range, /^\^\d/, `${m.name} depends on ${dep}@${range}, not a ^ range`);
       for (const [dep] of Object.entries({ ...m.dependencies, ...m.peerDependencies }))
         if (dep.startsWith('@shm/'))
           assert.ok(
