@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Proves that the @shm/native addon built for the current Node also loads and passes its tests under another Node
-# major (default 24): Node-API is ABI-stable, so the same build/Release/shm_native.node must work unchanged.
-# Fetches the official binary from the npm package node-linux-<arch>@<major> (cached under node_modules/.cache),
-# then runs packages/native's vitest suite with it. The exit code is the result; nothing is skipped silently.
+# Proves that the one linux prebuilt binary @shm/native ships (prebuilds/linux-<arch>/shm_native.napi.glibc.node,
+# built by tools/prebuild/build.sh) loads and passes the @shm/native and @shm/core suites under every Node major
+# the package supports: Node-API is ABI-stable, so the same file must work unchanged. Each official binary comes
+# from the npm package node-linux-<arch>@<major> (cached under node_modules/.cache/shm-node); vitest and every
+# peer process run on it (they use process.execPath), with SHM_NATIVE_PATH naming the prebuild, so no other
+# binary can stand in for it. The exit code is the result; nothing is skipped silently.
 #
-# Usage: tools/scripts/node-version-check.sh [major]
-#   SHM_NODE_BIN=/path/to/node   use this binary instead of downloading one
+# Usage: tools/scripts/node-version-check.sh [major ...]   (default: 20 22 24 26)
+#   SHM_NODE_BIN=/path/to/node   use this binary instead of downloading one (with a single major)
 #   SHM_NODE_CACHE=dir           where downloaded Node binaries are kept (default node_modules/.cache/shm-node)
+# Closes with "node-versions: N passed, M failed".
 set -euo pipefail
 
-major="${1:-24}"
+majors=("$@")
+[ ${#majors[@]} -gt 0 ] || majors=(20 22 24 26)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-pkg="$root/packages/native"
-addon="$pkg/build/Release/shm_native.node"
 cache="${SHM_NODE_CACHE:-$root/node_modules/.cache/shm-node}"
 
 fail() {
@@ -21,45 +23,57 @@ fail() {
 }
 
 [ "$(uname -s)" = Linux ] || fail "only Linux is supported (the npm package is node-linux-<arch>)"
-[ -f "$addon" ] || fail "$addon is missing; build it first: pnpm --filter @shm/native build:native"
 case "$(uname -m)" in
   x86_64) arch=x64 ;;
   aarch64) arch=arm64 ;;
   *) fail "no node-linux package for $(uname -m)" ;;
 esac
+addon="$root/packages/native/prebuilds/linux-$arch/shm_native.napi.glibc.node"
+[ -f "$addon" ] || bash "$root/tools/prebuild/build.sh" "linux-$arch-glibc"
 
-node_bin="${SHM_NODE_BIN:-}"
-if [ -z "$node_bin" ]; then
-  dir="$cache/node-linux-$arch-$major"
-  node_bin="$dir/package/bin/node"
-  if [ ! -x "$node_bin" ]; then
-    echo "node-version-check: fetching node-linux-$arch@$major from the npm registry into $dir"
+node_for() {
+  local major="$1" dir="$cache/node-linux-$arch-$major"
+  if [ -n "${SHM_NODE_BIN:-}" ]; then echo "$SHM_NODE_BIN"; return; fi
+  if [ ! -x "$dir/package/bin/node" ]; then
+    echo "node-version-check: fetching node-linux-$arch@$major from the npm registry" >&2
     mkdir -p "$dir"
+    local tgz
     tgz="$(cd "$dir" && npm pack "node-linux-$arch@$major" --silent 2>/dev/null | tail -n 1)"
     [ -f "$dir/$tgz" ] || fail "npm pack node-linux-$arch@$major produced no tarball"
     tar -xzf "$dir/$tgz" -C "$dir" package/bin/node package/LICENSE
     rm -f "$dir/$tgz"
   fi
-fi
-[ -x "$node_bin" ] || fail "$node_bin is not an executable Node binary"
+  echo "$dir/package/bin/node"
+}
 
-got="$("$node_bin" -p 'process.versions.node')"
-[ "${got%%.*}" = "$major" ] || fail "$node_bin is Node $got, not Node $major"
-built_with="$(node -p 'process.versions.node + " (Node-API " + process.versions.napi + ")"' 2>/dev/null || echo unknown)"
-echo "node-version-check: addon built with Node $built_with; testing with Node $got (Node-API $("$node_bin" -p process.versions.napi))"
-
-# 1. The very same file loads: require it directly, bypassing the loader's fallbacks.
-"$node_bin" -e '
-  const b = require(process.argv[1]);
-  const f = b.features;
-  if (typeof b.mmap !== "function" || !f || f.platform !== "linux") throw new Error("unexpected exports");
-  console.log("node-version-check: loaded", process.argv[1], JSON.stringify(f));
-' "$addon" || fail "Node $got cannot load $addon"
-
-# 2. The whole native suite, with vitest and every peer process running on that Node (they use process.execPath).
-cd "$pkg"
-if "$node_bin" node_modules/vitest/vitest.mjs run --reporter=dot; then
-  echo "node-version-check: PASS: the addon built with Node $built_with passes the @shm/native tests on Node $got"
-else
-  fail "the @shm/native tests fail on Node $got with the addon built with Node $built_with"
-fi
+passed=0 failed=0 status=0
+for major in "${majors[@]}"; do
+  node_bin="$(node_for "$major")"
+  [ -x "$node_bin" ] || fail "$node_bin is not an executable Node binary"
+  got="$("$node_bin" -p 'process.versions.node')"
+  [ "${got%%.*}" = "$major" ] || fail "$node_bin is Node $got, not Node $major"
+  echo "node-version-check: Node $got (Node-API $("$node_bin" -p process.versions.napi)) with ${addon#"$root"/}"
+  # 1. The very file loads: require it directly, bypassing the loader.
+  "$node_bin" -e '
+    const b = require(process.argv[1]);
+    if (typeof b.mmap !== "function" || !b.features || b.features.platform !== "linux") throw new Error("unexpected exports");
+  ' "$addon" || fail "Node $got cannot load $addon"
+  # 2. The native and core suites, everything on that Node, the prebuild the only binary allowed.
+  for pkg in native core; do
+    results="$root/packages/$pkg/.tmp/node-$major-results.json"
+    rm -f "$results"
+    set +e
+    (cd "$root/packages/$pkg" && SHM_NATIVE_PATH="$addon" "$node_bin" node_modules/vitest/vitest.mjs run \
+      --reporter=dot --reporter=json --outputFile.json="$results")
+    rc=$?
+    set -e
+    p=0 f=1
+    [ -f "$results" ] && read -r p f < <(node -p "const r = require('$results'); r.numPassedTests + ' ' + (r.numFailedTests + r.numPendingTests)")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    echo "node-version-check: Node $got, @shm/$pkg: $p passed, $f failed or skipped (exit $rc)"
+    passed=$((passed + p)) failed=$((failed + f))
+    [ "$f" -eq 0 ] && [ "$p" -gt 0 ] || status=1
+  done
+done
+echo "node-versions: $passed passed, $failed failed"
+exit $status

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-builds the @shm/native addon for Windows x64 with MinGW-w64 (see docs/decisions/0002-windows-under-wine.md).
-# Output: tools/windows/.cache/build-win32/shm_native.node (or $1; .cache is git-ignored). Sources: binding.gyp's common list + its OS=='win'
+# Output: tools/windows/.cache/build-win32/shm_native.node (or $1; .cache is git-ignored); tools/prebuild/build.sh
+# win32-x64 strips it into packages/native/prebuilds/win32-x64/, the binary the package ships. Sources: binding.gyp's common list + its OS=='win'
 # block, so the two builds cannot drift. Needs x86_64-w64-mingw32-g++-posix (tools/windows/run-tests.sh installs it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -33,8 +33,10 @@ wineserver="$(dirname "$wine")/wineserver64"
 
 t0=$(date +%s)
 # --- addon and JS --------------------------------------------------------------------------------------------------
-# The addon and the packages' JS are built side by side (tsc and g++ each take one core).
-bash "$here/build.sh" "$cache/build-win32" >/dev/null &
+# The addon and the packages' JS are built side by side (tsc and g++ each take one core). The addon tested is the
+# prebuilt binary @shm/native ships (tools/prebuild/build.sh runs build.sh and strips its output into prebuilds/).
+addon="$root/packages/native/prebuilds/win32-x64/shm_native.napi.node"
+bash "$root/tools/prebuild/build.sh" win32-x64 >/dev/null &
 build_pid=$!
 stage="$cache/js"
 bash "$here/stage-js.sh" "$stage"
@@ -80,7 +82,7 @@ for major in "${majors[@]}"; do
   s=$(date +%s)
   set +e
   # node.exe's stdio must not be a Linux pipe (Error: open EBADF): files only, printed afterwards.
-  (cd "$root" && SHM_NATIVE_PATH="$(winpath "$cache/build-win32/shm_native.node")" \
+  (cd "$root" && SHM_NATIVE_PATH="$(winpath "$addon")" \
     SHM_NATIVE_DIST="$(winpath "$dist")" SHM_JS_STAGE="$(winpath "$stage")" timeout 900 "$wine" "$exe" --test \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="tools/windows/.cache/node-$v.tap" \

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // shm: list, inspect and remove shared memory objects, like ipcs/ipcrm but aware of @shm's formats and registry.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { listSysv, ShmError, semGetAll } from '@shm/native';
+import { isNotFoundError } from './error-codes.js';
 import { Region } from './region.js';
 import { cleanup, list, remove } from './registry.js';
 import { serializerName } from './serializers/known-serializers.js';
@@ -11,7 +13,9 @@ const usage = `Usage: shm <command>
   ls [--all] [--json]        objects @shm created (registry); --all adds every SysV object and /dev/shm file
   inspect <name|key|path>    parse an object read-only: an @shm store, an IPC::ShareLite share, or raw sizes
   rm <name|key|path>         remove an object (an @shm store with all its chained segments)
-  clean [--all] [--dry-run]  remove objects whose creator died (--all: persistent ones too)`;
+  clean [--all] [--dry-run]  remove objects whose creator died (--all: persistent ones too)
+  help                       this text (also --help, -h)
+Exit status: 0 when the command did what it printed, 1 when it failed, 2 for a usage error.`;
 
 const hex = (k: number) => `0x${(k >>> 0).toString(16).padStart(8, '0')}`;
 
@@ -102,26 +106,51 @@ function inspect(arg: string) {
   }
 }
 
-function rm(arg: string) {
+/** Whether the object `t` names still exists (opening it read-only and closing it again). */
+function stillThere(t: ReturnType<typeof target>): boolean {
+  try {
+    Region.open({ ...t, readonly: true, register: false }).close();
+    return true;
+  } catch (e) {
+    if (isNotFoundError(e)) return false;
+    throw e;
+  }
+}
+
+function rm(arg: string): number {
   const t = target(arg);
+  let what = `removed ${arg}`;
   try {
     Store.open({ ...t, register: false }).destroy();
-    console.log(`removed store ${arg} and its segments`);
-    return;
+    what = `removed store ${arg} and its segments`;
   } catch (e) {
-    if (!(ShmError.isInstance(e) && e.code === 'ERR_SHM_BAD_FORMAT')) {
-      if (!remove(t.key ?? arg)) throw e;
-      console.log(`removed ${arg} (registry)`);
-      return;
+    if (isNotFoundError(e)) {
+      // Nothing to remove; a registry entry left by a crashed run is dropped, but the command still failed.
+      const stale = remove(t.key ?? arg);
+      console.error(
+        `shm rm: ${arg}: no such object${stale ? ' (its stale registry entry was removed)' : ''}`,
+      );
+      return 1;
     }
+    // Anything but "not an @shm store" (the addon does not load, EACCES...) is a failure: nothing was removed.
+    if (!(ShmError.isInstance(e) && e.code === 'ERR_SHM_BAD_FORMAT')) throw e;
+    Region.remove(t);
   }
-  Region.remove(t);
   remove(t.key ?? arg);
-  console.log(`removed ${arg}`);
+  if (stillThere(t)) {
+    console.error(`shm rm: ${arg} is still there after removing it`);
+    return 1;
+  }
+  console.log(what);
+  return 0;
 }
 
 export function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
+  if (cmd === '--help' || cmd === '-h' || (cmd && rest.includes('--help'))) {
+    console.log(usage);
+    return 0;
+  }
   const flags = new Set(rest.filter((a) => a.startsWith('--')));
   const args = rest.filter((a) => !a.startsWith('--'));
   try {
@@ -135,16 +164,35 @@ export function main(argv: string[]): number {
         return 0;
       case 'rm':
         if (!args[0]) break;
-        rm(args[0]);
+        return rm(args[0]);
+      case 'help':
+        console.log(usage);
         return 0;
       case 'clean': {
-        const removed = cleanup({ all: flags.has('--all'), dryRun: flags.has('--dry-run') });
-        for (const r of removed)
+        const dryRun = flags.has('--dry-run');
+        const removed = cleanup({ all: flags.has('--all'), dryRun });
+        let failed = 0;
+        for (const r of removed) {
+          // cleanup() skips what it cannot remove; only what is really gone is reported as removed.
+          const t =
+            r.backend === 'posix'
+              ? { name: r.name ?? r.id }
+              : r.backend === 'file'
+                ? { path: r.name ?? r.id }
+                : r.backend === 'sysv' && r.key !== undefined
+                  ? { key: r.key }
+                  : undefined;
+          if (!dryRun && t && stillThere(t)) {
+            console.error(`shm clean: could not remove ${r.backend} ${r.id}`);
+            failed++;
+            continue;
+          }
           console.log(
-            `${flags.has('--dry-run') ? 'would remove' : 'removed'} ${r.backend} ${r.id} (creator pid ${r.ownerPid} is gone)`,
+            `${dryRun ? 'would remove' : 'removed'} ${r.backend} ${r.id} (creator pid ${r.ownerPid} is gone)`,
           );
+        }
         if (removed.length === 0) console.log('nothing to clean');
-        return 0;
+        return failed ? 1 : 0;
       }
     }
   } catch (e) {
@@ -155,4 +203,14 @@ export function main(argv: string[]): number {
   return 2;
 }
 
-if (process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1])) process.exitCode = main(process.argv.slice(2));
+/** Whether this module is the program: `node dist/cli.js`, npm's `.bin/shm` symlink, pnpm's shim, `npx shm`. */
+function isMain(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) process.exitCode = main(process.argv.slice(2));

@@ -90,8 +90,10 @@ export function forkPeer(script: string, args: string[], extraFds: number[]): Fo
  * Node's own threads only use private futexes, so this identifies a wait made through @shm/native.
  */
 export function inSharedFutexWait(tid: number): boolean {
-  const nr = ({ x64: 202, arm64: 98 } as Record<string, number>)[process.arch];
-  if (nr === undefined) throw new Error(`no futex syscall number known for ${process.arch}`);
+  // Under qemu-user (tools/scripts/arm64-check.sh) /proc shows the host's syscall numbers, which it names here.
+  const arch = process.env.SHM_TEST_SYSCALL_ARCH ?? process.arch;
+  const nr = ({ x64: 202, arm64: 98 } as Record<string, number>)[arch];
+  if (nr === undefined) throw new Error(`no futex syscall number known for ${arch}`);
   let line: string;
   try {
     line = readFileSync(`/proc/${tid}/syscall`, 'utf8').trim();
