@@ -1,5 +1,6 @@
 import { unlinkSync } from 'node:fs';
 import {
+  checkFd,
   checkKey,
   checkMode,
   checkSize,
@@ -27,6 +28,7 @@ import {
   withTarget,
 } from '@shm/native';
 import { isExistsError } from './error-codes.js';
+import { checkRegionOptions, checkRemoveTarget } from './validate-args.js';
 import { forgetCreated, recordCreated } from './registry.js';
 import {
   removeWin32File,
@@ -146,16 +148,20 @@ export class Region {
 
   /** Creates the object (or opens it if it exists and `exclusive` is not set). */
   static create(opts: RegionOptions): Region {
+    checkRegionOptions(opts);
     return Region.#make({ ...opts, create: true });
   }
 
   /** Opens an existing object; ENOENT if it does not exist. */
   static open(opts: RegionOptions): Region {
+    checkRegionOptions(opts);
     return Region.#make({ ...opts, create: false, exclusive: false });
   }
 
   /** Maps an fd this process received (for example a memfd in a stdio slot). */
   static fromFd(fd: number, opts: Omit<RegionOptions, 'fd'> = {}): Region {
+    checkFd(fd);
+    checkRegionOptions(opts);
     return Region.#make({ ...opts, fd, backend: opts.backend ?? 'memfd' });
   }
 
@@ -459,6 +465,7 @@ export class Region {
 
   /** Removes a named object without mapping it. Missing objects are ignored. */
   static remove(o: Pick<RegionOptions, 'backend' | 'name' | 'path' | 'key'> & { shmid?: number }): void {
+    checkRemoveTarget(o);
     const backend = o.backend ?? inferBackend(o);
     try {
       if (backend === 'win32' || (onWindows && backend === 'memfd')) {
