@@ -28,8 +28,8 @@ import {
   withTarget,
 } from '@shm/native';
 import { isExistsError } from './error-codes.js';
-import { checkRegionOptions, checkRemoveTarget } from './validate-args.js';
 import { forgetCreated, recordCreated } from './registry.js';
+import { checkRegionOptions, checkRemoveTarget } from './validate-args.js';
 import {
   removeWin32File,
   unsupportedBackend,

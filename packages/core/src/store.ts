@@ -517,7 +517,8 @@ export class Store {
       // A live pid (ours: a thread of this process; or another, reused) proves nothing: leave its segments alone.
       if (pid <= 0x3fffffff && pid !== processId() && !isAlive(pid)) {
         for (const e of listSysv()) {
-          if (e.kind !== 'shm' || e.key !== 0 || e.cpid !== pid || e.nattch !== 0 || this.#named(e.id)) continue;
+          if (e.kind !== 'shm' || e.key !== 0 || e.cpid !== pid || e.nattch !== 0 || this.#named(e.id))
+            continue;
           if (this.#blankOrphan(e.id, pid, since)) {
             try {
               shmRemove(e.id);

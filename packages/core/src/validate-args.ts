@@ -30,8 +30,7 @@ export function checkBytes(v: unknown, name: string): Uint8Array {
 /** A serializer id recorded with a value: an integer from 0 to 2^32-1. */
 export function checkSerializerId(v: unknown, name = 'serializer'): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw expected('a serializer id (integer)', name, v);
-  if (v < 0 || v > 0xffffffff)
-    throw expected('a serializer id from 0 to 4294967295', name, v, RangeError);
+  if (v < 0 || v > 0xffffffff) throw expected('a serializer id from 0 to 4294967295', name, v, RangeError);
   return v;
 }
 
@@ -107,7 +106,8 @@ export function checkRegionOptions(o: unknown, name = 'options'): void {
 
 /** Region.remove()'s target: an options object or a Region itself (whose shmid and fd are -1 when they do not apply). */
 export function checkRemoveTarget(o: unknown, name = 'target'): void {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw expected('an options object or a Region', name, o);
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    throw expected('an options object or a Region', name, o);
   const r = o as Record<string, unknown>;
   if (r.backend !== undefined && !BACKENDS.includes(r.backend as string))
     throw expected(`one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}`, `${name}.backend`, r.backend);
