@@ -214,7 +214,7 @@ export class Store {
     const inline = inlineFor(opts);
     const maxSeg = opts.maxSegmentSize ?? 256 * 1024 * 1024;
     if (!Number.isInteger(maxSeg) || maxSeg < MIN_SEG || maxSeg > 2 ** 32 - C_DATA - 1) {
-      throw new RangeError(`Expected a maxSegmentSize from ${MIN_SEG} to 4 GiB but received ${maxSeg}`);
+      throw expected(`a size from ${MIN_SEG} to 4 GiB (bytes)`, 'options.maxSegmentSize', maxSeg, RangeError);
     }
     let region: Region;
     try {
@@ -1120,7 +1120,7 @@ function inlineFor(opts: StoreOptions): number {
     opts.backend ?? (opts.key !== undefined ? 'sysv' : opts.path ? 'file' : opts.name ? 'posix' : 'memfd');
   const v = opts.inlineCapacity ?? (backend === 'memfd' ? 64 * 1024 : 32 * 1024 - DATA_OFFSET / 2);
   if (!Number.isInteger(v) || v < 0 || v > 2 ** 31) {
-    throw new RangeError(`Expected an inlineCapacity from 0 to 2 GiB (bytes) but received ${v}`);
+    throw expected('a size from 0 to 2 GiB (bytes)', 'options.inlineCapacity', v, RangeError);
   }
   return Math.ceil(v / 8) * 8;
 }

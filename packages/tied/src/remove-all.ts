@@ -20,7 +20,7 @@ export function removeAll(opts: { namespace?: string; swapfile?: string } = {}):
     throw expected('a file path', 'opts.swapfile', opts.swapfile);
   const ns = opts.namespace ?? DEFAULT_NAMESPACE;
   if (typeof ns !== 'string' || ns === '' || ns.includes('/')) {
-    throw new TypeError(`Expected a namespace without "/" for removeAll() but received ${String(ns)}`);
+    throw expected('a namespace without "/"', 'opts.namespace', ns);
   }
   const removed: string[] = [];
   for (const node of [...openNodes()]) {
