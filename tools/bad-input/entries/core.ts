@@ -35,7 +35,7 @@ export default definePackage<Core, F>((m) => {
       throw e;
     }
   };
-  const ns = () => `/${uniqueName('bad-input')}`;
+  const ns = () => `/${uniqueName()}`;
 
   return {
     setup(): F {

@@ -20,7 +20,7 @@ type F = {
 };
 
 export default definePackage<Native, F>((n) => {
-  const name = () => `/${uniqueName('bad-input')}`;
+  const name = () => `/${uniqueName()}`;
   return {
     setup(): F {
       const fd = n.memfdCreate(uniqueName(), 4096);

@@ -25,7 +25,7 @@ export default definePackage<M, F>((m) => {
   ];
   return {
     setup(): F {
-      const ns = uniqueName('shmtest-tied');
+      const ns = uniqueName();
       const hash = tie({ a: 1 }, 'hash', { namespace: ns, mode: 0o600 });
       const ref = tie(new ScalarRef(1), 'ref', { namespace: ns });
       return { ns, hash, ref };
