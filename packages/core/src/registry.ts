@@ -143,12 +143,28 @@ function readEntries(): RegistryEntry[] {
     if (!f.endsWith('.json')) continue;
     try {
       const e = JSON.parse(readFileSync(join(dir, f), 'utf8')) as RegistryEntry;
-      if (typeof e.backend === 'string' && typeof e.id === 'string') out.push(e);
+      // Any process of this user can write here: an entry that is not well-formed is skipped, not trusted.
+      if (wellFormed(e)) out.push(e);
     } catch {
       /* a torn or foreign file: ignore it */
     }
   }
   return out;
+}
+
+function wellFormed(e: unknown): e is RegistryEntry {
+  if (typeof e !== 'object' || e === null) return false;
+  const r = e as Partial<RegistryEntry>;
+  return (
+    typeof r.backend === 'string' &&
+    typeof r.id === 'string' &&
+    r.id !== '' &&
+    Number.isInteger(r.ownerPid) &&
+    typeof r.createdAt === 'number' &&
+    (r.key === undefined || Number.isInteger(r.key)) &&
+    (r.shmid === undefined || Number.isInteger(r.shmid)) &&
+    (r.parts === undefined || Array.isArray(r.parts))
+  );
 }
 
 function exists(e: RegistryEntry): boolean {
