@@ -1,5 +1,6 @@
 import { unlinkSync } from 'node:fs';
 import {
+  checkFd,
   checkKey,
   checkMode,
   checkSize,
@@ -28,6 +29,7 @@ import {
 } from '@shm/native';
 import { isExistsError } from './error-codes.js';
 import { forgetCreated, recordCreated } from './registry.js';
+import { checkRegionOptions, checkRemoveTarget } from './validate-args.js';
 import {
   removeWin32File,
   unsupportedBackend,
@@ -146,16 +148,20 @@ export class Region {
 
   /** Creates the object (or opens it if it exists and `exclusive` is not set). */
   static create(opts: RegionOptions): Region {
+    checkRegionOptions(opts);
     return Region.#make({ ...opts, create: true });
   }
 
   /** Opens an existing object; ENOENT if it does not exist. */
   static open(opts: RegionOptions): Region {
+    checkRegionOptions(opts);
     return Region.#make({ ...opts, create: false, exclusive: false });
   }
 
   /** Maps an fd this process received (for example a memfd in a stdio slot). */
   static fromFd(fd: number, opts: Omit<RegionOptions, 'fd'> = {}): Region {
+    checkFd(fd);
+    checkRegionOptions(opts);
     return Region.#make({ ...opts, fd, backend: opts.backend ?? 'memfd' });
   }
 
@@ -224,9 +230,14 @@ export class Region {
         m,
       );
     }
-    if (!o.create) throw new TypeError('Expected an fd to open an anonymous (memfd) region');
+    if (!o.create)
+      throw new TypeError(
+        'Expected an fd to open an anonymous (memfd) region for options.fd but received undefined',
+      );
     if (o.size === undefined)
-      throw new TypeError('Expected a size to create a region but received undefined');
+      throw new TypeError(
+        'Expected a size (bytes) to create a region for options.size but received undefined',
+      );
     const label = `shm-anon-${process.pid}-${++anonCounter}`;
     let fd: number;
     if (features().memfd) {
@@ -266,7 +277,9 @@ export class Region {
     try {
       if (created) {
         if (o.size === undefined)
-          throw new TypeError('Expected a size to create a region but received undefined');
+          throw new TypeError(
+            'Expected a size (bytes) to create a region for options.size but received undefined',
+          );
         try {
           ftruncate(fd, o.size);
           fallocate(fd, 0, o.size);
@@ -293,7 +306,8 @@ export class Region {
   }
 
   static #posix(o: RegionOptions, mode: number): Region {
-    if (!o.name) throw new TypeError('Expected a name for a POSIX shm region but received undefined');
+    if (!o.name)
+      throw new TypeError('Expected a name for a POSIX shm region for options.name but received undefined');
     const name = o.name.startsWith('/') ? o.name : `/${o.name}`;
     const r = Region.#openFd(
       o,
@@ -316,7 +330,8 @@ export class Region {
 
   static #file(o: RegionOptions, mode: number): Region {
     const path = o.path ?? o.name;
-    if (!path) throw new TypeError('Expected a path for a file region but received undefined');
+    if (!path)
+      throw new TypeError('Expected a path for a file region for options.path but received undefined');
     const r = Region.#openFd(
       o,
       path,
@@ -344,7 +359,9 @@ export class Region {
       shmid = o.shmid;
     } else {
       if (o.key === undefined)
-        throw new TypeError('Expected a key or shmid for a SysV region but received undefined');
+        throw new TypeError(
+          'Expected a key or shmid for a SysV region for options.key but received undefined',
+        );
       key = checkKey(o.key);
       // shmget(IPC_PRIVATE) always makes a new segment: opening "key 0" would create one (and leak it) each time.
       if (key === 0 && !o.create)
@@ -353,7 +370,9 @@ export class Region {
       shmid = -1;
       if (o.create) {
         if (o.size === undefined)
-          throw new TypeError('Expected a size to create a region but received undefined');
+          throw new TypeError(
+            'Expected a size (bytes) to create a region for options.size but received undefined',
+          );
         try {
           shmid = shmget(key, o.size, sysvFlags({ mode, exclusive: true }));
           created = true;
@@ -459,6 +478,7 @@ export class Region {
 
   /** Removes a named object without mapping it. Missing objects are ignored. */
   static remove(o: Pick<RegionOptions, 'backend' | 'name' | 'path' | 'key'> & { shmid?: number }): void {
+    checkRemoveTarget(o);
     const backend = o.backend ?? inferBackend(o);
     try {
       if (backend === 'win32' || (onWindows && backend === 'memfd')) {

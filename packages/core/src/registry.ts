@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, listSysv, shmRemove, shmUnlink } from '@shm/native';
+import { expected, isAlive, listSysv, shmRemove, shmUnlink } from '@shm/native';
 import { win32MappingExists, win32ObjectName } from './win32/region-win32.js';
 
 /** What the registry remembers about an object this library created. */
@@ -74,12 +74,27 @@ function safeUser(): string {
   return user;
 }
 
+function checkId(backend: unknown, id: unknown): void {
+  if (typeof backend !== 'string' || !/^[a-z0-9]+$/.test(backend))
+    throw expected("a backend name ('posix', 'sysv'...)", 'backend', backend);
+  if (typeof id !== 'string' || id === '') throw expected('an object id (non-empty string)', 'id', id);
+}
+
+function checkEntry(e: unknown): void {
+  if (typeof e !== 'object' || e === null) throw expected('a registry entry', 'entry', e);
+  const r = e as Partial<RegistryEntry>;
+  checkId(r.backend, r.id);
+  if (!Number.isInteger(r.ownerPid)) throw expected('a pid', 'entry.ownerPid', r.ownerPid);
+  if (typeof r.createdAt !== 'number') throw expected('a time in ms', 'entry.createdAt', r.createdAt);
+}
+
 function fileFor(backend: string, id: string): string {
   return join(registryDir(), `${backend}-${encodeURIComponent(id)}.json`);
 }
 
 /** Records an object this process created. Best effort: a registry that cannot be written never fails a create. */
 export function recordCreated(e: RegistryEntry): void {
+  checkEntry(e);
   try {
     const dir = registryDir();
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -98,6 +113,8 @@ export function addParts(
   id: string,
   parts: NonNullable<RegistryEntry['parts']>,
 ) {
+  checkId(backend, id);
+  if (!Array.isArray(parts)) throw expected('an array of parts', 'parts', parts);
   const f = fileFor(backend, id);
   try {
     const e = JSON.parse(readFileSync(f, 'utf8')) as RegistryEntry;
@@ -108,8 +125,9 @@ export function addParts(
   }
 }
 
-/** Drops the registry entry of an object (after it was removed). Never throws. */
+/** Drops the registry entry of an object (after it was removed). Never throws for an entry that is not there. */
 export function forgetCreated(backend: string, id: string): void {
+  checkId(backend, id);
   try {
     unlinkSync(fileFor(backend, id));
   } catch {
@@ -125,12 +143,28 @@ function readEntries(): RegistryEntry[] {
     if (!f.endsWith('.json')) continue;
     try {
       const e = JSON.parse(readFileSync(join(dir, f), 'utf8')) as RegistryEntry;
-      if (typeof e.backend === 'string' && typeof e.id === 'string') out.push(e);
+      // Any process of this user can write here: an entry that is not well-formed is skipped, not trusted.
+      if (wellFormed(e)) out.push(e);
     } catch {
       /* a torn or foreign file: ignore it */
     }
   }
   return out;
+}
+
+function wellFormed(e: unknown): e is RegistryEntry {
+  if (typeof e !== 'object' || e === null) return false;
+  const r = e as Partial<RegistryEntry>;
+  return (
+    typeof r.backend === 'string' &&
+    typeof r.id === 'string' &&
+    r.id !== '' &&
+    Number.isInteger(r.ownerPid) &&
+    typeof r.createdAt === 'number' &&
+    (r.key === undefined || Number.isInteger(r.key)) &&
+    (r.shmid === undefined || Number.isInteger(r.shmid)) &&
+    (r.parts === undefined || Array.isArray(r.parts))
+  );
 }
 
 function exists(e: RegistryEntry): boolean {
@@ -157,6 +191,7 @@ const removers: Remover[] = [];
 
 /** Lets a format that spans several objects (the Store's chained segments) remove all of them. */
 export function addObjectRemover(r: Remover): void {
+  if (typeof r !== 'function') throw expected('a function', 'remover', r);
   removers.push(r);
 }
 
@@ -197,6 +232,8 @@ function removeObject(e: RegistryEntry): void {
 
 /** Removes one recorded object (by '/name', path, 'key 0x..' or numeric key). Returns whether it was found. */
 export function remove(idOrKey: string | number): boolean {
+  if (!(typeof idOrKey === 'string' && idOrKey !== '') && !Number.isInteger(idOrKey))
+    throw expected("a '/name', a path, 'key 0x...' or a numeric SysV key", 'idOrKey', idOrKey);
   const want =
     typeof idOrKey === 'number' ? `key 0x${(idOrKey >>> 0).toString(16).padStart(8, '0')}` : idOrKey;
   const alt = typeof idOrKey === 'string' && !idOrKey.startsWith('/') ? `/${idOrKey}` : want;
@@ -227,6 +264,12 @@ function sectionOf(idOrKey: string | number): string | undefined {
  * (with `all`, persistent ones too), and registry entries whose object is already gone. Returns what it removed.
  */
 export function cleanup(opts: { all?: boolean; tag?: string; dryRun?: boolean } = {}): ListedEntry[] {
+  if (typeof opts !== 'object' || opts === null) throw expected('an options object', 'opts', opts);
+  if (opts.tag !== undefined && typeof opts.tag !== 'string')
+    throw expected('a string', 'opts.tag', opts.tag);
+  for (const b of ['all', 'dryRun'] as const)
+    if (opts[b] !== undefined && typeof opts[b] !== 'boolean')
+      throw expected('a boolean', `opts.${b}`, opts[b]);
   const removed: ListedEntry[] = [];
   for (const e of list()) {
     if (opts.tag !== undefined && e.tag !== opts.tag) continue;

@@ -1,5 +1,6 @@
-import { isAlive, pidNamespace, ShmError, startTimeOf, threadId } from '@shm/native';
-import type { Region } from './region.js';
+import { expected, isAlive, pidNamespace, ShmError, startTimeOf, threadId } from '@shm/native';
+import { Region } from './region.js';
+import { checkLockOptions, timeoutArgError } from './validate-args.js';
 import { wordWait, wordWaitAsync, wordWake } from './word-wait.js';
 
 // Layout of one lock, in 32-bit words from its (64-byte aligned) offset. docs/architecture/locks.md explains it.
@@ -70,6 +71,7 @@ export class RwLock {
 
   /** Writes a fresh lock at `offset` (the memory must not be in use). */
   static init(region: Region, offset: number): void {
+    checkRegion(region);
     const a = region.i32;
     const b = checkOffset(region, offset);
     a.fill(0, b, b + LOCK_BYTES / 4);
@@ -79,6 +81,8 @@ export class RwLock {
   }
 
   constructor(region: Region, offset: number, opts: LockOptions = {}) {
+    checkRegion(region);
+    checkLockOptions(opts);
     this.#region = region;
     this.#a = region.i32;
     this.#b = checkOffset(region, offset);
@@ -114,6 +118,9 @@ export class RwLock {
    * Nested calls by the same instance count and return Acquired.
    */
   lock(timeoutMs?: number): LockStatus {
+    // Checked before the fast path, so a bad timeout fails whether or not the lock is free (one comparison).
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0))
+      throw timeoutArgError(timeoutMs);
     if (this.#exclusive > 0) {
       this.#exclusive++;
       return LockStatus.Acquired;
@@ -233,6 +240,8 @@ export class RwLock {
 
   /** Takes the lock shared. Same timeout rules as lock(). Nested calls by the same instance count. */
   lockShared(timeoutMs?: number): LockStatus {
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0))
+      throw timeoutArgError(timeoutMs);
     if (this.#shared > 0 || this.#exclusive > 0) {
       // Already inside (an exclusive holder may read too): count it so unlockShared pairs up.
       this.#shared++;
@@ -308,6 +317,8 @@ export class RwLock {
 
   /** lock() that never blocks the event loop: sleeps on a pool thread, one poll interval at a time. */
   async lockAsync(timeoutMs?: number): Promise<LockStatus> {
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0))
+      throw timeoutArgError(timeoutMs);
     if (this.#exclusive > 0) {
       this.#exclusive++;
       return LockStatus.Acquired;
@@ -356,6 +367,8 @@ export class RwLock {
 
   /** lockShared() that never blocks the event loop. */
   async lockSharedAsync(timeoutMs?: number): Promise<LockStatus> {
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0))
+      throw timeoutArgError(timeoutMs);
     const deadline = deadlineOf(timeoutMs);
     let died = false;
     for (;;) {
@@ -499,6 +512,8 @@ export class RwLock {
 
   /** The error for a timed-out acquire, naming the lock, mode and holder. */
   timeoutError(mode: 'exclusive' | 'shared', timeoutMs: number): ShmError {
+    if (mode !== 'exclusive' && mode !== 'shared') throw expected("'exclusive' or 'shared'", 'mode', mode);
+    if (typeof timeoutMs !== 'number') throw expected('a number of milliseconds', 'timeoutMs', timeoutMs);
     return new ShmError(
       'ERR_SHM_LOCK_TIMEOUT',
       `Timed out after ${timeoutMs} ms waiting for the ${mode} lock ${this.name} (${this.#describeHolders()})`,
@@ -533,10 +548,18 @@ export class RwLock {
   }
 }
 
+function checkRegion(region: unknown): void {
+  if (!(region instanceof Region)) throw expected('a Region', 'region', region);
+}
+
 function checkOffset(region: Region, offset: number): number {
+  if (typeof offset !== 'number') throw expected('an offset in bytes (number)', 'offset', offset);
   if (!Number.isInteger(offset) || offset < 0 || offset % 64 !== 0 || offset + LOCK_BYTES > region.size) {
-    throw new RangeError(
-      `Expected a 64-byte aligned offset with ${LOCK_BYTES} bytes of room in ${region.id} but received ${offset}`,
+    throw expected(
+      `a 64-byte aligned offset with ${LOCK_BYTES} bytes of room in ${region.id}`,
+      'offset',
+      offset,
+      RangeError,
     );
   }
   return offset / 4;

@@ -1,5 +1,17 @@
 import { randomInt } from 'node:crypto';
-import { closedError, isAlive, processId, ShmError, shmget, shmStat, sysvFlags } from '@shm/native';
+import {
+  checkFd,
+  closedError,
+  expected,
+  isAlive,
+  listSysv,
+  processId,
+  ShmError,
+  shmget,
+  shmRemove,
+  shmStat,
+  sysvFlags,
+} from '@shm/native';
 import { isExistsError, isNotFoundError } from './error-codes.js';
 import { type Backend, Region, type RegionOptions } from './region.js';
 import { addObjectRemover } from './registry.js';
@@ -8,6 +20,14 @@ import type { Serializer } from './serializer.js';
 import { getSerializer } from './serializers/get-serializer.js';
 import { serializerId } from './serializers/serializer-id.js';
 import { serializerMismatchError } from './serializers/serializer-mismatch-error.js';
+import {
+  checkBytes,
+  checkFunction,
+  checkInfo,
+  checkInto,
+  checkSerializerId,
+  checkStoreOptions,
+} from './validate-args.js';
 import { wordWait, wordWake } from './word-wait.js';
 
 // Head segment layout (bytes). docs/architecture/store.md draws it.
@@ -35,6 +55,8 @@ const D_SERIALIZER = 8; // u32 serializer id, 0 for raw bytes
 const D_NSEGS = 12; // u32 segments the value uses (0: inline)
 const D_ALLOC = 16; // u32 segment entries allocated (>= nsegs); the rest are kept for reuse
 const D_SEQ = 20; // i32 odd while a writer is rewriting this bank: a reader that saw it change copies again
+const D_PEND_PID = 24; // u32 SysV: pid of a writer between shmget() and recording the id (0: none)
+const D_PEND_TIME = 28; // u32 SysV: when it started, seconds since the epoch (low 32 bits)
 const D_SEGS = 32; // MAX_SEGS x { u32 gen (shmid for SysV), u32 size }
 const MAX_SEGS = 28;
 
@@ -71,6 +93,11 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   );
 }
 const needsFence = process.arch !== 'x64' && process.arch !== 'ia32';
+/**
+ * Test hook (inert unless set): SHM_TEST_KILL_AFTER_SHMGET=1 makes a SysV writer SIGKILL itself right after shmget()
+ * created a chained segment and before its id is recorded, the window store.md describes. Read once at load.
+ */
+const killAfterShmget = process.env.SHM_TEST_KILL_AFTER_SHMGET === '1';
 const fenceWord = new Int32Array(1);
 
 /** Where a store lives and how it is created or opened: a `RegionOptions` address (`name`, `key`, `path`, `fd` or none) plus the store's own settings. */
@@ -126,9 +153,12 @@ export class Store {
   readonly #capacity: number;
   readonly #storeId: number;
   readonly #backend: Backend;
+  readonly #sysv: boolean;
   readonly #serializer: Serializer;
   readonly #sid: number;
   readonly #segs = new Map<number, Region>();
+  /** The pub word when #segs was last pruned to the segments the two descriptors name (see #pruneMappings). */
+  #prunedAt = -1;
   #scratch: Uint8Array = new Uint8Array(0);
   #cacheSerial = -1;
   #cacheValue: unknown;
@@ -165,6 +195,7 @@ export class Store {
     const code = dv.getUint32(H_BACKEND, true);
     this.#backend =
       (Object.keys(BACKEND_CODES) as Backend[]).find((k) => BACKEND_CODES[k] === code) ?? region.backend;
+    this.#sysv = this.#backend === 'sysv';
     this.#inlineAligned = (this.#inline & 3) === 0;
     this.#capacity =
       this.#backend === 'memfd' ? this.#inline : Math.max(this.#inline, MAX_SEGS * this.#maxSeg);
@@ -179,10 +210,11 @@ export class Store {
 
   /** Creates the store (or opens it if it exists, unless `exclusive`). */
   static create(opts: StoreOptions): Store {
+    checkStoreOptions(opts);
     const inline = inlineFor(opts);
     const maxSeg = opts.maxSegmentSize ?? 256 * 1024 * 1024;
     if (!Number.isInteger(maxSeg) || maxSeg < MIN_SEG || maxSeg > 2 ** 32 - C_DATA - 1) {
-      throw new RangeError(`Expected a maxSegmentSize from ${MIN_SEG} to 4 GiB but received ${maxSeg}`);
+      throw expected(`a size from ${MIN_SEG} to 4 GiB (bytes)`, 'options.maxSegmentSize', maxSeg, RangeError);
     }
     let region: Region;
     try {
@@ -216,11 +248,14 @@ export class Store {
 
   /** Opens an existing store (ENOENT if missing; ERR_SHM_BAD_FORMAT if it is not one of ours). */
   static open(opts: StoreOptions): Store {
+    checkStoreOptions(opts);
     return Store.#adopt(Region.open(opts), opts);
   }
 
   /** Opens a store from an fd this process received (an anonymous store handed to a child). */
   static fromFd(fd: number, opts: Omit<StoreOptions, 'fd'> = {}): Store {
+    checkFd(fd);
+    checkStoreOptions(opts);
     return Store.#adopt(Region.fromFd(fd, opts), opts);
   }
 
@@ -252,6 +287,7 @@ export class Store {
 
   /** True if a commit happened since `serial` was read (one atomic load). */
   changedSince(serial: number): boolean {
+    if (typeof serial !== 'number') throw expected('a serial (number)', 'serial', serial);
     return this.serial !== serial;
   }
 
@@ -270,26 +306,33 @@ export class Store {
   /**
    * Commits `bytes` as the new value (atomically: readers see the old or the new value, whole).
    * Blocks while another process writes; see storeAsync.
+   * @param bytes a Uint8Array (or Buffer); any other ArrayBufferView (DataView, Uint16Array...) or an ArrayBuffer is
+   *   stored as the exact bytes it covers. Anything else is a TypeError, and the current value stays.
+   * @param serializer the serializer id recorded with the value (an integer from 0 to 2^32-1; 0: raw bytes).
    */
-  store(bytes: Uint8Array, serializer = 0): number {
+  store(bytes: Uint8Array | ArrayBufferView | ArrayBuffer, serializer = 0): number {
+    const b = bytes instanceof Uint8Array ? bytes : checkBytes(bytes, 'bytes');
+    if (serializer !== 0) checkSerializerId(serializer);
     if (this.#closed) this.#check();
-    if (bytes.byteLength > this.#maxValue) this.#checkSize(bytes.byteLength);
+    if (b.byteLength > this.#maxValue) this.#checkSize(b.byteLength);
     if (Atomics.load(this.#i32, H_STARVED >> 2) !== 0) this.#yieldToReaders();
     this.lock.lock();
     try {
-      return this.#commit(bytes, serializer);
+      return this.#commit(b, serializer);
     } finally {
       this.lock.unlock();
     }
   }
 
   /** store() whose wait for the lock does not block the event loop. */
-  async storeAsync(bytes: Uint8Array, serializer = 0): Promise<number> {
+  async storeAsync(bytes: Uint8Array | ArrayBufferView | ArrayBuffer, serializer = 0): Promise<number> {
+    const b = checkBytes(bytes, 'bytes');
+    checkSerializerId(serializer);
     this.#check();
-    this.#checkSize(bytes.byteLength);
+    this.#checkSize(b.byteLength);
     await this.lock.lockAsync();
     try {
-      return this.#commit(bytes, serializer);
+      return this.#commit(b, serializer);
     } finally {
       this.lock.unlock();
     }
@@ -301,15 +344,17 @@ export class Store {
   }
 
   /** Commits under a lock the caller already holds (exclusive): for read-modify-write sequences. */
-  storeLocked(bytes: Uint8Array, serializer = 0): number {
+  storeLocked(bytes: Uint8Array | ArrayBufferView | ArrayBuffer, serializer = 0): number {
+    const b = checkBytes(bytes, 'bytes');
+    checkSerializerId(serializer);
     this.#check();
     if (!this.lock.holdsExclusive) {
       throw new ShmError('ERR_SHM_WOULD_BLOCK', `${this.name}: storeLocked needs the exclusive lock`, {
         target: this.name,
       });
     }
-    this.#checkSize(bytes.byteLength);
-    return this.#commit(bytes, serializer);
+    this.#checkSize(b.byteLength);
+    return this.#commit(b, serializer);
   }
 
   /** A starved reader asked for a turn: wait until it had it, at most YIELD_MS (a dead reader cannot stall us). */
@@ -341,6 +386,9 @@ export class Store {
     const d = BANK0 + next * BANK_BYTES;
     const w = d >> 2;
     const len = bytes.byteLength;
+    if (this.#sysv && (u32[(BANK0 + D_PEND_PID) >> 2]! | u32[(BANK0 + BANK_BYTES + D_PEND_PID) >> 2]!) !== 0)
+      this.#recoverPending();
+    if (this.#segs.size !== 0 && p !== this.#prunedAt) this.#pruneMappings(p);
     const seq = Atomics.load(i32, w + (D_SEQ >> 2));
     Atomics.store(i32, w + (D_SEQ >> 2), (seq | 1) + 2); // odd: readers of this bank (from two commits ago) retry
     let nsegs = 0;
@@ -357,6 +405,8 @@ export class Store {
     Atomics.store(i32, w + (D_SEQ >> 2), (seq | 1) + 3); // even again: the bank is whole
     const serial = ((p >>> 1) + 1) & SERIAL_MASK || 1; // 0 means "never written"
     Atomics.store(i32, H_PUB >> 2, (serial << 1) | next);
+    // This handle's mappings are exact now: pruned above, and this commit closed what it dropped.
+    this.#prunedAt = (serial << 1) | next;
     return serial;
   }
 
@@ -403,13 +453,24 @@ export class Store {
     const dv = this.#dv;
     let gen: number;
     let region: Region;
-    if (this.#backend === 'sysv') {
-      // A private segment has no name to record beforehand: record its id the moment it exists. A writer
-      // killed between shmget returning and this store leaks that one segment (docs/architecture/store.md).
-      gen = shmget(0, size, sysvFlags({ create: true, exclusive: true, mode: this.#opts.mode ?? 0o600 }));
+    if (this.#sysv) {
+      // A private segment has no name to record beforehand, so the intent is recorded instead: this pid and the
+      // time. A writer killed between shmget() returning and the id being recorded leaves them, and the next
+      // writer removes the blank segment that pid created (#recoverPending; docs/architecture/store.md).
+      const pend = (d + D_PEND_PID) >> 2;
+      this.#u32[(d + D_PEND_TIME) >> 2] = Math.floor(Date.now() / 1000) >>> 0;
+      Atomics.store(this.#i32, pend, processId());
+      try {
+        gen = shmget(0, size, sysvFlags({ create: true, exclusive: true, mode: this.#opts.mode ?? 0o600 }));
+      } catch (e) {
+        Atomics.store(this.#i32, pend, 0);
+        throw e;
+      }
+      if (killAfterShmget) process.kill(process.pid, 'SIGKILL');
       dv.setUint32(d + D_SEGS + 8 * j, gen, true);
       dv.setUint32(d + D_SEGS + 8 * j + 4, size, true);
       dv.setUint32(d + D_ALLOC, j + 1, true);
+      Atomics.store(this.#i32, pend, 0);
       region = Region.open({ backend: 'sysv', shmid: gen, register: false });
     } else {
       gen = (dv.getUint32(H_SEGGEN, true) + 1) >>> 0;
@@ -439,6 +500,81 @@ export class Store {
     dv.setUint32(d + D_ALLOC, j + 1, true);
     this.#segs.set(gen, region);
     return region;
+  }
+
+  /**
+   * Holding the exclusive lock: a SysV writer died between shmget() and recording the id (its intent is still in a
+   * descriptor). Removes the segment it created: private, created by that (dead) pid no earlier than the intent,
+   * unattached, its header still blank, and named by no descriptor. Then clears the intent.
+   */
+  #recoverPending(): void {
+    const u32 = this.#u32;
+    for (let bank = 0; bank < 2; bank++) {
+      const d = BANK0 + bank * BANK_BYTES;
+      const pid = u32[(d + D_PEND_PID) >> 2]!;
+      if (pid === 0) continue;
+      const since = u32[(d + D_PEND_TIME) >> 2]!;
+      // A live pid (ours: a thread of this process; or another, reused) proves nothing: leave its segments alone.
+      if (pid <= 0x3fffffff && pid !== processId() && !isAlive(pid)) {
+        for (const e of listSysv()) {
+          if (e.kind !== 'shm' || e.key !== 0 || e.cpid !== pid || e.nattch !== 0 || this.#named(e.id))
+            continue;
+          if (this.#blankOrphan(e.id, pid, since)) {
+            try {
+              shmRemove(e.id);
+            } catch {
+              /* gone meanwhile */
+            }
+          }
+        }
+      }
+      Atomics.store(this.#i32, (d + D_PEND_PID) >> 2, 0);
+    }
+  }
+
+  /** Whether SysV segment `id` is the blank one a writer (pid `pid`, intent at `since` s) left before recording it. */
+  #blankOrphan(id: number, pid: number, since: number): boolean {
+    let st: ReturnType<typeof shmStat>;
+    let seg: Region;
+    try {
+      st = shmStat(id);
+      if (st.key !== 0 || st.cpid !== pid || st.nattch !== 0 || st.ctime + 1 < since) return false;
+      if (st.size < MIN_SEG || st.size > this.#maxSeg) return false;
+      seg = Region.open({ backend: 'sysv', shmid: id, readonly: true, register: false });
+    } catch {
+      return false;
+    }
+    try {
+      const sdv = new DataView(seg.buffer);
+      return sdv.getUint32(C_MAGIC, true) === 0 && sdv.getUint32(C_STORE_ID, true) === 0;
+    } finally {
+      seg.close();
+    }
+  }
+
+  /** Whether either bank descriptor names segment `gen` (a generation, or a SysV shmid) among its allocated entries. */
+  #named(gen: number): boolean {
+    const u32 = this.#u32;
+    for (let bank = 0; bank < 2; bank++) {
+      const d = BANK0 + bank * BANK_BYTES;
+      const alloc = Math.min(u32[(d + D_ALLOC) >> 2]!, MAX_SEGS);
+      for (let j = 0; j < alloc; j++) if (u32[(d + D_SEGS + 8 * j) >> 2] === gen) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Unmaps the chained segments neither bank descriptor names any more (removed by another process's commits), so
+   * that a handle maps at most the 2 x 28 segments the descriptors can name. Called when a read or a commit finds
+   * the pub word changed since the last prune: one scan of both descriptors, only when the value changed.
+   */
+  #pruneMappings(p: number): void {
+    this.#prunedAt = p;
+    for (const [gen, seg] of this.#segs) {
+      if (this.#named(gen)) continue;
+      seg.close();
+      this.#segs.delete(gen);
+    }
   }
 
   #segOptions(gen: number): RegionOptions {
@@ -559,6 +695,8 @@ export class Store {
    * serializer id of the value read.
    */
   fetch(into?: Uint8Array, info?: FetchInfo): Uint8Array {
+    if (into !== undefined && !(into instanceof Uint8Array)) checkInto(into);
+    if (info !== undefined && (typeof info !== 'object' || info === null)) checkInfo(info);
     if (this.#closed) this.#check();
     if (this.#lockedLarge > 0 && this.#lastLength > HUGE_READ) {
       // Writers overtook a recent large read: the next few go straight to the lock rather than copy in vain.
@@ -611,6 +749,9 @@ export class Store {
     const seqIndex = w + (D_SEQ >> 2);
     const seq = Atomics.load(i32, seqIndex);
     if ((seq & 1) !== 0) return undefined;
+    // Still published after the sequence was read: else two commits may have passed since `p` was read, and this
+    // bank may hold a newer value than `p` says, or one written but never published (store.md, "Fetch").
+    if (Atomics.load(i32, H_PUB >> 2) !== p) return undefined;
     const dv = this.#dv;
     const len = u32[w + (D_LEN_LO >> 2)]! + u32[w + (D_LEN_HI >> 2)]! * 2 ** 32;
     this.#lastLength = len;
@@ -679,6 +820,7 @@ export class Store {
     }
     if (needsFence) Atomics.exchange(fenceWord, 0, 0);
     if (Atomics.load(i32, seqIndex) !== seq) return undefined;
+    if (this.#segs.size !== 0 && p !== this.#prunedAt) this.#pruneMappings(p);
     if (info) {
       info.serial = p >>> 1;
       info.serializerId = sid;
@@ -733,6 +875,8 @@ export class Store {
 
   /** fetch() on a pool-friendly path: waits for the lock (if it has to) without blocking the event loop. */
   async fetchAsync(into?: Uint8Array, info?: FetchInfo): Promise<Uint8Array> {
+    checkInto(into);
+    checkInfo(info);
     this.#check();
     for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt++) {
       const r = this.#tryRead(into, info);
@@ -812,6 +956,7 @@ export class Store {
    * undefined, which keeps the value). An atomic read-modify-write across processes.
    */
   update<T>(fn: (current: T | undefined, info: { ownerDied: boolean }) => T | undefined): T | undefined {
+    checkFunction(fn, 'fn');
     this.#check();
     const status = this.lock.lock();
     try {
@@ -866,6 +1011,11 @@ export class Store {
     lock: ReturnType<RwLock['state']>;
     /** This handle's read counters (see `stats`). */
     stats: Store['stats'];
+    /**
+     * Chained segments this handle maps now. At most the segments both bank descriptors name (2 x 28) once a read
+     * or commit saw the value change, plus those of a read in progress: removed segments are unmapped then.
+     */
+    mappedSegments: number;
   } {
     this.#check();
     const dv = this.#dv;
@@ -894,6 +1044,7 @@ export class Store {
       segments,
       lock: this.lock.state(),
       stats: { ...this.stats },
+      mappedSegments: this.#segs.size,
     };
   }
 
@@ -912,6 +1063,7 @@ export class Store {
     this.#check();
     this.lock.lock();
     try {
+      if (this.#sysv) this.#recoverPending();
       for (let bank = 0; bank < 2; bank++) this.#trimSegments(BANK0 + bank * BANK_BYTES, 0);
     } finally {
       this.lock.unlock();
@@ -968,7 +1120,7 @@ function inlineFor(opts: StoreOptions): number {
     opts.backend ?? (opts.key !== undefined ? 'sysv' : opts.path ? 'file' : opts.name ? 'posix' : 'memfd');
   const v = opts.inlineCapacity ?? (backend === 'memfd' ? 64 * 1024 : 32 * 1024 - DATA_OFFSET / 2);
   if (!Number.isInteger(v) || v < 0 || v > 2 ** 31) {
-    throw new RangeError(`Expected an inlineCapacity from 0 to 2 GiB (bytes) but received ${v}`);
+    throw expected('a size from 0 to 2 GiB (bytes)', 'options.inlineCapacity', v, RangeError);
   }
   return Math.ceil(v / 8) * 8;
 }

@@ -118,3 +118,27 @@ describe('The registry and cleanup', () => {
     expect(existsSync(`/dev/shm/${name}`)).toBe(false);
   });
 });
+
+describe('registry files written by someone else', () => {
+  it('skips entries that are not well-formed instead of failing list() and cleanup()', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const name = uniqueName();
+    const r = Region.create({ name, size: 4096, tag: 'good' });
+    try {
+      writeFileSync(
+        join(dir, 'posix-%2Fjunk1.json'),
+        JSON.stringify({ backend: 'posix', id: '/x', ownerPid: 'me' }),
+      );
+      writeFileSync(join(dir, 'posix-%2Fjunk2.json'), JSON.stringify({ backend: 'posix' }));
+      writeFileSync(join(dir, 'posix-%2Fjunk3.json'), '{"backend":');
+      writeFileSync(join(dir, 'posix-%2Fjunk4.json'), 'null');
+      const listed = registry.list();
+      expect(listed.map((e) => e.id)).toContain(`/${name}`);
+      expect(listed.every((e) => Number.isInteger(e.ownerPid))).toBe(true);
+      expect(() => registry.cleanup()).not.toThrow();
+    } finally {
+      r.destroy();
+      for (let i = 1; i <= 4; i++) rmSync(join(dir, `posix-%2Fjunk${i}.json`), { force: true });
+    }
+  });
+});

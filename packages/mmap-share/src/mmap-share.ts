@@ -155,6 +155,7 @@ export class MmapShare {
 
   /** Whether this process (or thread) was handed a share named `name`. */
   static hasInherited(name = 'default'): boolean {
+    if (typeof name !== 'string') throw expected('a share name (string)', 'name', name);
     return inheritedHandles().has(name);
   }
 
@@ -404,6 +405,7 @@ export class MmapShare {
     args: readonly string[] = [],
     options: ForkOptions & WithShares = {},
   ): ChildProcess {
+    checkObject(options, 'options');
     const { shares, ...rest } = options;
     const map = this.#shareMap(shares);
     const silent = rest.silent ? 'pipe' : 'inherit';
@@ -422,6 +424,8 @@ export class MmapShare {
     args: readonly string[] = [],
     options: SpawnOptions & WithShares = {},
   ): ChildProcess {
+    if (typeof command !== 'string') throw expected('a command (string)', 'command', command);
+    checkObject(options, 'options');
     const { shares, ...rest } = options;
     const map = this.#shareMap(shares);
     const base = stdioBase(rest.stdio, ['pipe', 'pipe', 'pipe'], false);
@@ -438,6 +442,7 @@ export class MmapShare {
    * Returns the environment to pass to `cluster.fork(env)` (clusterFork() does both).
    */
   setupPrimary(settings: ClusterSettings & WithShares = {}): Record<string, string> {
+    checkObject(settings, 'settings');
     if (!cluster.isPrimary)
       throw new ShmError('ERR_SHM_NOT_SUPPORTED', 'setupPrimary() is for the cluster primary');
     const { shares, ...rest } = settings;
@@ -455,6 +460,7 @@ export class MmapShare {
 
   /** `cluster.fork(env)` of a worker that receives this share (and `shares`) through `MmapShare.inherited()`. */
   clusterFork(env: Record<string, string> = {}, shares?: Record<string, MmapShare>): ClusterWorker {
+    checkObject(env, 'env');
     const shareEnv = this.setupPrimary(shares ? { shares } : {});
     return cluster.fork({ ...env, ...shareEnv });
   }
@@ -465,6 +471,7 @@ export class MmapShare {
    * grandchildren from it.
    */
   worker(filename: string | URL, options: WorkerOptions & WithShares = {}): Worker {
+    checkObject(options, 'options');
     const { shares, ...rest } = options;
     if (rest.env === SHARE_ENV) {
       throw expected('an env object (the share travels in it)', 'options.env', 'SHARE_ENV');
@@ -542,6 +549,10 @@ function checkOptions(options: unknown): MmapShareOptions {
     throw expected('a positive number of milliseconds', 'options.pollMs', o.pollMs, RangeError);
   }
   return o;
+}
+
+function checkObject(v: unknown, name: string): void {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw expected('an object', name, v);
 }
 
 function checkTimeout(ms: unknown): void {

@@ -34,6 +34,10 @@ export class ShmError extends Error {
   /** What the error is about: a key, a name, a path, a lock. */
   readonly target: string | undefined;
   constructor(code: string, message: string, options: { target?: string; cause?: unknown } = {}) {
+    if (typeof code !== 'string' || code === '') throw expected('an error code (string)', 'code', code);
+    if (typeof message !== 'string') throw expected('a string', 'message', message);
+    if (typeof options !== 'object' || options === null)
+      throw expected('an options object', 'options', options);
     super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'ShmError';
     this.code = code;
@@ -57,6 +61,8 @@ export class ShmSystemError extends ShmError {
   /** The system call that failed (`shmget`, `posix_fallocate`, `mmap`...). */
   readonly syscall: string;
   constructor(message: string, errno: number, syscall: string, target: string, code?: string) {
+    if (!Number.isInteger(errno)) throw expected('an errno (integer)', 'errno', errno);
+    if (typeof syscall !== 'string') throw expected('a system call name', 'syscall', syscall);
     code ??= errnoNames.get(errno) ?? `E${errno}`;
     super(code, `${code}: ${message}`, { target: target || undefined });
     this.name = 'ShmSystemError';
@@ -73,6 +79,8 @@ export class ShmSystemError extends ShmError {
 
 /** Returns a copy of `e` with more context in its message and target (keeps class, code and errno). */
 export function withTarget<E extends ShmError>(e: E, target: string): E {
+  if (typeof e !== 'object' || e === null) throw expected('an error', 'e', e);
+  if (typeof target !== 'string') throw expected('a string', 'target', target);
   Object.defineProperty(e, 'target', { value: target, enumerable: true });
   e.message = `${e.message} [${target}]`;
   return e;

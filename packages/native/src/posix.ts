@@ -3,7 +3,15 @@ import { constants as osConstants, totalmem } from 'node:os';
 import { loadBinding } from './binding.js';
 import type { FstatResult, NativeMapping, PosixBinding } from './binding-types.js';
 import { ShmError, ShmSystemError } from './errors.js';
-import { checkFd, checkMode, checkShmName, checkSize, checkString } from './validate.js';
+import {
+  checkFd,
+  checkMode,
+  checkOffset,
+  checkOptions,
+  checkShmName,
+  checkSize,
+  checkString,
+} from './validate.js';
 
 function posix(): PosixBinding {
   const b = loadBinding();
@@ -25,6 +33,7 @@ export interface OpenFlags {
 }
 
 function oflags(f: OpenFlags): number {
+  checkOptions(f, 'flags', ['create', 'exclusive', 'readonly']);
   const c = posix().fdConstants;
   let o = f.readonly ? c.O_RDONLY : c.O_RDWR;
   if (f.create || f.exclusive) o |= c.O_CREAT;
@@ -55,8 +64,7 @@ export function ftruncate(fd: number, size: number): void {
 
 /** Reserves [offset, offset+length) now, so a full tmpfs is ENOSPC here instead of SIGBUS on first touch. */
 export function fallocate(fd: number, offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0)
-    throw new RangeError(`Expected an offset >= 0 but received ${offset}`);
+  checkOffset(offset);
   posix().fallocate(checkFd(fd), offset, checkSize(length, 'length'));
 }
 
@@ -85,9 +93,8 @@ export interface MapOptions {
 /** Maps an fd (memfd, shm_open, file, or one inherited from a parent by number). */
 export function mapFd(fd: number, opts: MapOptions = {}): NativeMapping {
   checkFd(fd);
-  const offset = opts.offset ?? 0;
-  if (!Number.isSafeInteger(offset) || offset < 0)
-    throw new RangeError(`Expected an offset >= 0 but received ${offset}`);
+  checkOptions(opts, 'opts', ['readonly', 'populate']);
+  const offset = checkOffset(opts.offset ?? 0, 'opts.offset');
   const size = opts.size === undefined ? posix().fstat(fd).size - offset : checkSize(opts.size);
   if (size <= 0)
     throw new ShmError('ERR_SHM_BAD_FORMAT', `fd ${fd} is empty: nothing to map`, { target: `fd ${fd}` });
@@ -121,6 +128,7 @@ function memoryLimit(): number {
 export function memfdCreate(name: string, size: number, opts: { seal?: boolean } = {}): number {
   const n = checkString(name, 'name');
   checkSize(size);
+  checkOptions(opts, 'opts', ['seal']);
   if (size > memoryLimit()) {
     throw new ShmSystemError(
       `a memfd of ${size} bytes exceeds this machine's RAM and swap (${memoryLimit()} bytes)`,

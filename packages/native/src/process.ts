@@ -1,5 +1,6 @@
 import { loadBinding } from './binding.js';
 import type { ProcInfo } from './binding-types.js';
+import { expected } from './errors.js';
 import { checkInt } from './validate.js';
 
 let tid = 0;
@@ -32,6 +33,8 @@ export function procInfo(id: number): ProcInfo | null {
  * now has the same id but started at another time is a different task (the id was reused), so also dead.
  */
 export function isAlive(id: number, startTime = 0): boolean {
+  if (typeof id !== 'number') throw expected('a task id (number)', 'id', id);
+  if (typeof startTime !== 'number') throw expected('a start time (number)', 'startTime', startTime);
   if (id <= 0) return false;
   const p = loadBinding().procInfo(id);
   if (p === null || p.state === 'Z' || p.state === 'X' || p.state === 'x') return false;

@@ -9,7 +9,7 @@ import type {
   SysvBinding,
 } from './binding-types.js';
 import { expected, ShmError } from './errors.js';
-import { checkInt, checkKey, checkMode, checkSize, checkTimeout } from './validate.js';
+import { checkInt, checkKey, checkMode, checkOptions, checkSize, checkTimeout } from './validate.js';
 
 function sysv(): SysvBinding {
   const b = loadBinding();
@@ -37,6 +37,7 @@ export interface SysvFlags {
 
 /** Composes shmget/semget flags. */
 export function sysvFlags(f: SysvFlags): number {
+  checkOptions(f, 'flags', ['create', 'exclusive']);
   const c = sysv().sysvConstants;
   let fl = f.flags !== undefined ? checkInt(f.flags, 'flags', 0) : checkMode(f.mode ?? 0o600);
   if (f.create || f.exclusive) fl |= c.IPC_CREAT;
@@ -52,6 +53,7 @@ export function shmget(key: number, size: number, flags: SysvFlags | number = {}
 
 /** `shmat`: maps the segment; the mapping's `close()` is `shmdt`. */
 export function shmat(shmid: number, opts: { readonly?: boolean } = {}): NativeMapping {
+  checkOptions(opts, 'opts', ['readonly']);
   return sysv().shmat(checkInt(shmid, 'shmid', 0), !!opts.readonly);
 }
 
@@ -107,6 +109,8 @@ export async function semopAsync(semid: number, ops: readonly SemOp[], timeoutMs
  * triples (read in place by the addon, the fastest form) or a plain array.
  */
 export function semopRaw(semid: number, flatOps: Int32Array | number[], timeoutMs: number): number {
+  if (!(flatOps instanceof Int32Array) && !Array.isArray(flatOps))
+    throw expected('an Int32Array or array of (num, op, flg) triples', 'flatOps', flatOps);
   return sysv().semop(semid, flatOps, timeoutMs);
 }
 

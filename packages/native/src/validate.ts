@@ -1,5 +1,22 @@
 import { expected } from './errors.js';
 
+/** Throws unless `v` is an options object (not null, not an array) whose `booleans` are booleans or absent. */
+export function checkOptions<T>(v: T, name: string, booleans: readonly string[] = []): T {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw expected('an options object', name, v);
+  for (const b of booleans) {
+    const x = (v as Record<string, unknown>)[b];
+    if (x !== undefined && typeof x !== 'boolean') throw expected('a boolean', `${name}.${b}`, x);
+  }
+  return v;
+}
+
+/** An offset in bytes: a safe integer >= 0. */
+export function checkOffset(v: unknown, name = 'offset'): number {
+  if (typeof v !== 'number') throw expected('an offset in bytes (number)', name, v);
+  if (!Number.isSafeInteger(v) || v < 0) throw expected('an integer >= 0 (bytes)', name, v, RangeError);
+  return v;
+}
+
 /** Throws unless `v` is an integer in [min, max]. */
 export function checkInt(v: unknown, name: string, min = -(2 ** 31), max = 2 ** 31 - 1): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw expected('an integer', name, v);

@@ -24,6 +24,14 @@ export function hasWordWait(): boolean {
 /** Longer than this is forever: the C++ side turns milliseconds into int64 nanoseconds, which overflow at ~292 years. */
 const MAX_WAIT_MS = 1e12;
 
+/** The mapping is an object and `offset` an aligned word inside it (the addon checks the mapping itself again). */
+function checkWord(m: NativeMapping, offset: number): void {
+  if (typeof m !== 'object' || m === null) throw expectedValue('a Mapping created by @shm/native', 'm', m);
+  if (typeof offset !== 'number') throw expectedValue('a byte offset (number)', 'offset', offset);
+  if (!Number.isInteger(offset) || (offset & 3) !== 0 || offset < 0 || offset + 4 > m.size)
+    throw expectedValue('an aligned 32-bit word offset inside the mapping', 'offset', offset, RangeError);
+}
+
 /** < 0, Infinity or more than MAX_WAIT_MS: -1 (forever). NaN would otherwise wait forever silently. */
 function waitTimeout(v: number): number {
   if (typeof v !== 'number' || Number.isNaN(v)) {
@@ -34,11 +42,13 @@ function waitTimeout(v: number): number {
 
 /** Sleeps while the 32-bit word at `offset` equals `expected`, up to timeoutMs (< 0 or Infinity: forever). */
 export function futexWait(m: NativeMapping, offset: number, expected: number, timeoutMs: number): WaitResult {
+  checkWord(m, offset);
   return wait().futexWait(m, offset, expected | 0, waitTimeout(timeoutMs));
 }
 
 /** Wakes up to `count` waiters (<= 0: all) on the word at `offset`; returns how many woke. */
 export function futexWake(m: NativeMapping, offset: number, count = 0): number {
+  checkWord(m, offset);
   return wait().futexWake(m, offset, count);
 }
 
@@ -49,5 +59,6 @@ export function futexWaitAsync(
   expected: number,
   timeoutMs: number,
 ): Promise<WaitResult> {
+  checkWord(m, offset);
   return wait().futexWaitAsync(m, offset, expected | 0, waitTimeout(timeoutMs));
 }

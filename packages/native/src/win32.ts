@@ -7,7 +7,7 @@ import {
   Win32WaitResult,
 } from './binding-types.js';
 import { closedError, expected, ShmError } from './errors.js';
-import { checkSize, checkString, checkTimeout } from './validate.js';
+import { checkOptions, checkSize, checkString, checkTimeout } from './validate.js';
 
 export { type Win32MappingResult, Win32OpenMode, Win32WaitResult } from './binding-types.js';
 
@@ -75,6 +75,7 @@ function checkExisting(r: Win32MappingResult, size: number, what: string): Win32
  * handle or view: it disappears with the last close, so "persists after exit" needs createWin32FileMapping.
  */
 export function createWin32Mapping(opts: Win32MappingOptions): Win32MappingResult {
+  checkOptions(opts, 'opts', ['exclusive']);
   const name = opts.name === undefined ? '' : checkWin32Name(opts.name);
   const size = checkSize(opts.size);
   const r = win32().win32CreateMapping(name, size, '', !!opts.exclusive);
@@ -94,6 +95,7 @@ export interface Win32FileMappingOptions {
 /** A file-backed mapping (Win32::MMF's swapfile option): the data stays in the file after every process closes. */
 export function createWin32FileMapping(path: string, opts: Win32FileMappingOptions = {}): Win32MappingResult {
   const p = checkString(path, 'path');
+  checkOptions(opts, 'opts', ['exclusive']);
   const name = opts.name === undefined ? '' : checkWin32Name(opts.name);
   const size = opts.size === undefined ? 0 : checkSize(opts.size);
   const r = win32().win32CreateMapping(name, size, p, !!opts.exclusive);
@@ -102,7 +104,8 @@ export function createWin32FileMapping(path: string, opts: Win32FileMappingOptio
 
 /** Opens an existing named mapping whole: ERROR_FILE_NOT_FOUND when no process holds one of that name. */
 export function openWin32Mapping(name: string): NativeMapping {
-  return win32().win32OpenMapping(checkWin32Name(name));
+  const n = checkWin32Name(name);
+  return win32().win32OpenMapping(n);
 }
 
 /** The page size and the allocation granularity (the alignment of mapping offsets), in bytes. */
@@ -124,6 +127,7 @@ export interface Win32OpenOptions {
 }
 
 function openMode(o: Win32OpenOptions): Win32OpenMode {
+  checkOptions(o, 'opts', ['create', 'exclusive', 'manualReset', 'initialState']);
   if (o.exclusive) return Win32OpenMode.CreateNew;
   return o.create === false ? Win32OpenMode.OpenExisting : Win32OpenMode.OpenOrCreate;
 }

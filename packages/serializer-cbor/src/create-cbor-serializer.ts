@@ -1,6 +1,7 @@
 import {
   badFormatError,
   describeType,
+  expected,
   messageOf,
   protoKeyError,
   type Serializer,
@@ -55,6 +56,8 @@ export function createCborSerializer(options: CborSerializerOptions = {}): Seria
     }
   }
   const { name: givenName, id, ...encoderOptions } = options;
+  if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 0xffffffff))
+    throw expected('an integer in 1..0xffffffff', 'options.id', id, RangeError);
   const structuredClone = encoderOptions.structuredClone === true;
   const records = encoderOptions.useRecords === true;
   const name = givenName ?? defaultName(records, structuredClone);
@@ -84,6 +87,8 @@ export function createCborSerializer(options: CborSerializerOptions = {}): Seria
       return bytes;
     },
     decode(bytes: Uint8Array): unknown {
+      if (!(bytes instanceof Uint8Array))
+        throw expected('a Uint8Array (the bytes encode() made)', 'bytes', bytes);
       if (bytes.byteLength === 0) throw badFormatError(name, 'empty');
       try {
         return encoder.decode(bytes);

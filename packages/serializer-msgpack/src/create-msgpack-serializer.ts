@@ -1,6 +1,7 @@
 import {
   badFormatError,
   describeType,
+  expected,
   messageOf,
   protoKeyError,
   type Serializer,
@@ -66,6 +67,8 @@ export function createMsgpackSerializer(options: MsgpackSerializerOptions = {}):
     }
   }
   const { name: givenName, id, ...packrOptions } = options;
+  if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 0xffffffff))
+    throw expected('an integer in 1..0xffffffff', 'options.id', id, RangeError);
   const structuredClone = packrOptions.structuredClone === true;
   const records = packrOptions.useRecords === undefined ? structuredClone : packrOptions.useRecords !== false;
   const name = givenName ?? defaultName(records, structuredClone);
@@ -103,6 +106,8 @@ export function createMsgpackSerializer(options: MsgpackSerializerOptions = {}):
       return bytes;
     },
     decode(bytes: Uint8Array): unknown {
+      if (!(bytes instanceof Uint8Array))
+        throw expected('a Uint8Array (the bytes encode() made)', 'bytes', bytes);
       if (bytes.byteLength === 0) throw badFormatError(name, 'empty');
       let value: unknown;
       try {

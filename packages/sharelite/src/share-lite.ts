@@ -344,6 +344,7 @@ export class ShareLite {
   lock(flags: number = LOCK_EX, timeoutMs?: number): boolean {
     this.#checkSync();
     const want = this.#parseLock(flags);
+    const t = this.#timeout(timeoutMs); // checked even when nothing waits (held already, LOCK_NB, LOCK_UN)
     if (want === LOCK_UN) {
       this.#unlockNow();
       return true;
@@ -353,8 +354,8 @@ export class ShareLite {
     if (this.#lock !== 0) this.#unlockNow();
     const ok =
       want === LOCK_EX
-        ? this.#raw(nb ? RAW.EX_LOCK_NB : RAW.EX_LOCK, nb ? -1 : this.#timeout(timeoutMs))
-        : this.#raw(nb ? RAW.SH_LOCK_NB : RAW.SH_LOCK, nb ? -1 : this.#timeout(timeoutMs));
+        ? this.#raw(nb ? RAW.EX_LOCK_NB : RAW.EX_LOCK, nb ? -1 : t)
+        : this.#raw(nb ? RAW.SH_LOCK_NB : RAW.SH_LOCK, nb ? -1 : t);
     if (ok) this.#lock = want as LockState;
     return ok;
   }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Region, registry, Store } from '@shm/core';
+import { expected, Region, registry, Store } from '@shm/core';
+import { checkOptionsObject } from './check-args.js';
 import { DEFAULT_NAMESPACE } from './tie-options.js';
 import { openNodes } from './var-node.js';
 import { forgetWin32Namespace } from './win32/forget-namespace.js';
@@ -14,9 +15,12 @@ import { forgetWin32Namespace } from './win32/forget-namespace.js';
  * untie them too) and returns the names of those still held somewhere; files (swapfile) are deleted as elsewhere.
  */
 export function removeAll(opts: { namespace?: string; swapfile?: string } = {}): string[] {
+  checkOptionsObject(opts, 'opts');
+  if (opts.swapfile !== undefined && (typeof opts.swapfile !== 'string' || opts.swapfile === ''))
+    throw expected('a file path', 'opts.swapfile', opts.swapfile);
   const ns = opts.namespace ?? DEFAULT_NAMESPACE;
   if (typeof ns !== 'string' || ns === '' || ns.includes('/')) {
-    throw new TypeError(`Expected a namespace without "/" for removeAll() but received ${String(ns)}`);
+    throw expected('a namespace without "/"', 'opts.namespace', ns);
   }
   const removed: string[] = [];
   for (const node of [...openNodes()]) {

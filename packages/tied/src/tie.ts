@@ -1,4 +1,6 @@
+import { expected } from '@shm/core';
 import { arrayProxy } from './array-handler.js';
+import { checkOptionsObject } from './check-args.js';
 import { isRef, type Kind, kindName, refCounts } from './envelope.js';
 import { hashProxy } from './hash-handler.js';
 import { ScalarRef } from './scalar-ref.js';
@@ -71,6 +73,13 @@ export type TiedValue<T> = T;
  */
 export function tie<T extends object>(target: T, name?: string | TieOptions, options: TieOptions = {}): T {
   const kind = kindOf(target);
+  if (
+    name !== undefined &&
+    typeof name !== 'string' &&
+    (typeof name !== 'object' || name === null || Array.isArray(name))
+  )
+    throw expected('a name (string) or an options object', 'name', name);
+  checkOptionsObject(options, 'options');
   const o: TieOptions =
     typeof name === 'string'
       ? { ...options, name }

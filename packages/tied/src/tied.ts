@@ -1,4 +1,5 @@
 import { LockStatus, ShmError } from '@shm/core';
+import { checkFunction, checkTimeout } from './check-args.js';
 import { isAnonymousId } from './tie-options.js';
 import { releaseRefs, type VarNode } from './var-node.js';
 
@@ -81,6 +82,7 @@ export class Tied {
    * process already holds the read or write lock (pseudo-nesting). Throws ERR_SHM_LOCK_TIMEOUT after `timeoutMs`.
    */
   readLock(timeoutMs?: number): boolean {
+    checkTimeout(timeoutMs);
     const n = this.#node;
     if (n.userLock !== 0) return false;
     const s = n.store.lock.lockShared(timeoutMs);
@@ -96,6 +98,7 @@ export class Tied {
    * holds it. Throws ERR_SHM_WOULD_BLOCK while this process holds the read lock (an upgrade would deadlock).
    */
   writeLock(timeoutMs?: number): boolean {
+    checkTimeout(timeoutMs);
     const n = this.#node;
     if (n.userLock === 2) return false;
     if (n.userLock === 1) {
@@ -114,6 +117,7 @@ export class Tied {
 
   /** readLock() that waits without blocking the event loop. */
   async readLockAsync(timeoutMs?: number): Promise<boolean> {
+    checkTimeout(timeoutMs);
     const n = this.#node;
     if (n.userLock !== 0) return false;
     const s = await n.store.lock.lockSharedAsync(timeoutMs);
@@ -129,6 +133,7 @@ export class Tied {
 
   /** writeLock() that waits without blocking the event loop. */
   async writeLockAsync(timeoutMs?: number): Promise<boolean> {
+    checkTimeout(timeoutMs);
     const n = this.#node;
     if (n.userLock === 2) return false;
     if (n.userLock === 1) return this.writeLock(); // throws the upgrade error
@@ -155,6 +160,7 @@ export class Tied {
 
   /** Runs `fn` under the write lock (nesting-safe) and returns its result: `withWriteLock(() => counter.value++)`. */
   withWriteLock<R>(fn: () => R, timeoutMs?: number): R {
+    checkFunction(fn, 'fn');
     const mine = this.writeLock(timeoutMs);
     try {
       return fn();
@@ -165,6 +171,7 @@ export class Tied {
 
   /** withWriteLock() for async functions; waits for the lock without blocking the event loop. */
   async withWriteLockAsync<R>(fn: () => R | Promise<R>, timeoutMs?: number): Promise<R> {
+    checkFunction(fn, 'fn');
     const mine = await this.writeLockAsync(timeoutMs);
     try {
       return await fn();
@@ -175,6 +182,7 @@ export class Tied {
 
   /** Runs `fn` under the read lock: several reads that see one consistent state. */
   withReadLock<R>(fn: () => R, timeoutMs?: number): R {
+    checkFunction(fn, 'fn');
     const mine = this.readLock(timeoutMs);
     try {
       return fn();

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeLeaks, diffSnapshots, type Leak, snapshotKernelObjects } from './leak-check.js';
 
 /**
@@ -18,8 +21,16 @@ export default function setup() {
   // Names made by uniqueName() in this run (workers and their peers inherit the variable) carry this tag, so
   // concurrent runs on one machine do not count each other's objects.
   process.env.SHM_TEST_RUN ??= `r${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`;
+  // The registry of this run's objects lives in a folder of its own: tests that record, list or corrupt entries
+  // never touch the user's registry (or another run's), and nothing is left in it afterwards.
+  const ownRegistry = process.env.SHM_REGISTRY_DIR === undefined;
+  if (ownRegistry) process.env.SHM_REGISTRY_DIR = mkdtempSync(join(tmpdir(), 'shmtest-registry-'));
   const before = snapshotKernelObjects();
   return async () => {
+    if (ownRegistry) {
+      rmSync(process.env.SHM_REGISTRY_DIR!, { recursive: true, force: true });
+      delete process.env.SHM_REGISTRY_DIR;
+    }
     // Peers killed at the end of a test may still be exiting; give the kernel a moment to drop their objects.
     let leaks = diffSnapshots(before, snapshotKernelObjects()).filter(ours);
     for (let i = 0; i < 20 && leaks.length > 0; i++) {

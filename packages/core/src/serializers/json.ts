@@ -1,6 +1,12 @@
 import { isUtf8 } from 'node:buffer';
 import type { Serializer } from '../serializer.js';
-import { badFormatError, describeType, messageOf, unserializableError } from './serializer-errors.js';
+import {
+  badFormatError,
+  describeType,
+  messageOf,
+  notBytes,
+  unserializableError,
+} from './serializer-errors.js';
 
 /**
  * JSON as UTF-8. Readable from any language; plain data only. A top-level undefined, function or symbol, any
@@ -37,6 +43,7 @@ export const json: Serializer = {
     return Buffer.from(text, 'utf8');
   },
   decode(bytes: Uint8Array): unknown {
+    if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
     // A view, not a copy: the string decoder reads straight from the caller's (possibly shared) bytes.
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (!isUtf8(buf)) throw badFormatError('json', 'not valid UTF-8');

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Serializer } from '../serializer.js';
-import { badFormatError, describeType, unserializableError } from './serializer-errors.js';
+import { badFormatError, describeType, notBytes, unserializableError } from './serializer-errors.js';
 
 // ES2024 (Node >= 20); not in the ES2023 lib this repo compiles against.
 type WellFormed = { isWellFormed(): boolean };
@@ -51,6 +51,7 @@ export const raw: Serializer<RawValue> = {
     );
   },
   decode(bytes: Uint8Array): RawValue {
+    if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
     if (bytes.byteLength === 0) throw badFormatError('raw', 'empty (a raw value has at least a 1-byte tag)');
     const payload = view(bytes).subarray(1);
     switch (bytes[0]) {

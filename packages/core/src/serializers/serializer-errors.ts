@@ -1,4 +1,4 @@
-import { ShmError } from '@shm/native';
+import { expected, ShmError } from '@shm/native';
 
 /** A short, safe description of a value's type for error messages: 'function', 'symbol', 'Map', 'BigInt'... */
 export function describeType(value: unknown): string {
@@ -39,6 +39,11 @@ export function badFormatError(serializer: string, detail: string, cause?: unkno
   );
 }
 
+/** The TypeError for a decode() argument that is not bytes (decoders check it before anything else). */
+export function notBytes(bytes: unknown): TypeError {
+  return expected('a Uint8Array (the bytes encode() made)', 'bytes', bytes) as TypeError;
+}
+
 /** The message of an unknown thrown value. */
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -60,6 +65,7 @@ export function protoKeyError(
   bytes: Uint8Array,
   mapKeys = false,
 ): ShmError | undefined {
+  if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
   if (!hasProtoText(bytes)) return undefined;
   const at = findProtoKey(value, 'value', mapKeys, new Set());
   if (at === undefined) return undefined;

@@ -1,3 +1,4 @@
+import { expected } from '@shm/native';
 import type { Serializer } from '../serializer.js';
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -10,6 +11,8 @@ const encoder = new TextEncoder();
  * @throws RangeError when `s.id` is set but is not an integer in 1..0xffffffff.
  */
 export function serializerId(s: Pick<Serializer, 'name' | 'id'>): number {
+  if (typeof s !== 'object' || s === null || typeof s.name !== 'string')
+    throw expected('a serializer (an object with a name)', 'serializer', s);
   if (s.id !== undefined) {
     if (!Number.isInteger(s.id) || s.id < 1 || s.id > 0xffffffff) {
       throw new RangeError(

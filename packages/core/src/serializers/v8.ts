@@ -1,6 +1,12 @@
 import { DefaultDeserializer, serialize } from 'node:v8';
 import type { Serializer } from '../serializer.js';
-import { badFormatError, describeType, messageOf, unserializableError } from './serializer-errors.js';
+import {
+  badFormatError,
+  describeType,
+  messageOf,
+  notBytes,
+  unserializableError,
+} from './serializer-errors.js';
 
 /**
  * Node's DefaultDeserializer returns typed arrays and Buffers as views into the input when alignment allows.
@@ -32,6 +38,7 @@ export const v8: Serializer = {
     }
   },
   decode(bytes: Uint8Array): unknown {
+    if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
     if (bytes.byteLength === 0) throw badFormatError('v8', 'empty');
     try {
       const d = new CopyingDeserializer(bytes);

@@ -108,7 +108,9 @@ export function win32Mapping(o: Win32RegionRequest, anonymous: boolean): Win32Ma
   let created = false;
   if (o.create) {
     if (o.size === undefined)
-      throw new TypeError('Expected a size to create a region but received undefined');
+      throw new TypeError(
+        'Expected a size (bytes) to create a region for options.size but received undefined',
+      );
     const r = createWin32Mapping({ name, size: o.size, exclusive: !!o.exclusive || anonymous });
     mapping = r.mapping;
     created = !r.existed;
@@ -141,14 +143,16 @@ export function win32Mapping(o: Win32RegionRequest, anonymous: boolean): Win32Ma
 export function win32File(o: Win32RegionRequest): Win32Made {
   checkCommon(o);
   const path = o.path ?? o.name;
-  if (!path) throw new TypeError('Expected a path for a file region but received undefined');
+  if (!path) throw new TypeError('Expected a path for a file region for options.path but received undefined');
   // Windows paths are case-insensitive: processes naming one file differently still share its events.
   const identity = `file:${resolve(path).toLowerCase()}`;
   let mapping: NativeMapping | undefined;
   let created = false;
   if (o.create) {
     if (o.size === undefined)
-      throw new TypeError('Expected a size to create a region but received undefined');
+      throw new TypeError(
+        'Expected a size (bytes) to create a region for options.size but received undefined',
+      );
     try {
       mapping = createWin32FileMapping(path, { size: o.size, exclusive: true }).mapping;
       created = true;

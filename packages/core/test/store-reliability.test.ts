@@ -1,0 +1,220 @@
+// Issue 15, items 1, 5 and 6: what a long-lived reader maps, what fetch() reports when commits overtake it, and
+// the SysV segment a writer killed right after shmget() used to leak.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { listSysv, shmRemove } from '@shm/native';
+import { STORE_LAYOUT, spawnPeer, uniqueKey, uniqueName } from '@shm/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FetchInfo, LockStatus, Store, type StoreOptions } from '../src/index.js';
+
+const peerScript = fileURLToPath(new URL('./fixtures/store-peer.ts', import.meta.url));
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      c();
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+const backends = [
+  ['posix', () => ({ name: uniqueName() })],
+  ['sysv', () => ({ key: uniqueKey() })],
+] as const;
+
+/** This process's mappings of the store's chained segments, as the kernel lists them. */
+function mappedChainSegments(opts: StoreOptions, shmids: Set<number>): number {
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\n');
+  if (opts.name !== undefined) return maps.filter((l) => l.includes(`/dev/shm/${opts.name}.`)).length;
+  // A SysV mapping shows as /SYSV<key> with the shmid as its inode; chained segments are private (key 0).
+  return maps.filter((l) => {
+    const f = l.trim().split(/\s+/);
+    return f[5]?.startsWith('/SYSV00000000') && shmids.has(Number(f[4]));
+  }).length;
+}
+
+for (const [backend, where] of backends) {
+  describe(`A long-lived reader (${backend})`, () => {
+    it('keeps at most the segments both bank descriptors name while values grow and shrink for 60 rounds', async () => {
+      // 64 KiB segments: a 200 KB value takes 4 of them. Stores L, L, S, S make each bank drop its chain and build a
+      // new one every round, so each round removes 8 segments the reader mapped.
+      const opts: StoreOptions = { ...where(), maxSegmentSize: 64 * 1024, inlineCapacity: 4096, pollMs: 5 };
+      const reader = Store.create({ ...opts, register: false });
+      cleanups.push(() => reader.destroy());
+      const writer = spawnPeer(peerScript, [JSON.stringify(opts)]);
+      cleanups.push(() => writer.kill());
+      await writer.next((m) => m.ready);
+      const seen = new Set<number>();
+      let most = 0;
+      let largeReads = 0;
+      for (let round = 0; round < 60; round++) {
+        for (const len of [200_000, 200_000, 100, 100]) {
+          writer.send({ op: 'store', len, fill: round & 0xff });
+          const { serial } = await writer.next((m) => m.op === 'store');
+          const info: FetchInfo = { serial: 0, serializerId: 0 };
+          const b = reader.fetch(undefined, info);
+          expect(info.serial).toBe(serial);
+          expect(b.length).toBe(len);
+          if (len > 4096) largeReads++;
+          const d = reader.debug();
+          for (const s of d.segments) seen.add(s.id);
+          // The handle's own count is what the kernel shows, and never more than the descriptors name.
+          expect(mappedChainSegments(opts, seen)).toBe(d.mappedSegments);
+          expect(d.mappedSegments).toBeLessThanOrEqual(d.segments.length);
+          most = Math.max(most, d.mappedSegments);
+        }
+      }
+      expect(largeReads).toBe(120);
+      // The writer made 480 segments over the run; the reader never held more than two banks' worth (2 x 4).
+      expect(seen.size).toBeGreaterThan(400);
+      expect(most).toBeLessThanOrEqual(8);
+      expect(most).toBeGreaterThanOrEqual(4);
+      writer.send({ op: 'store', len: 10, fill: 1 });
+      await writer.next((m) => m.op === 'store');
+      reader.fetch();
+      expect(reader.debug().mappedSegments).toBe(0);
+      expect(mappedChainSegments(opts, seen)).toBe(0);
+    });
+  });
+}
+
+/**
+ * Runs `fetch()` on `reader` with `between()` executed right after the reader's first load of the pub word, before
+ * it loads the bank's sequence: the interleaving that, in a real race, needs two commits to land in those few
+ * nanoseconds. Atomics.load is wrapped for the one call on the reader's own header word.
+ */
+function fetchWithCommitsAfterPubLoad(
+  reader: Store,
+  between: () => void,
+): { bytes: Buffer; info: FetchInfo } {
+  const original = Atomics.load;
+  const words = reader.region.i32;
+  let armed = true;
+  (Atomics as { load: typeof Atomics.load }).load = ((a: Int32Array, i: number) => {
+    const v = original(a, i);
+    if (armed && a === words && i === STORE_LAYOUT.H_PUB / 4) {
+      armed = false;
+      between();
+    }
+    return v;
+  }) as typeof Atomics.load;
+  try {
+    const info: FetchInfo = { serial: 0, serializerId: 0 };
+    const bytes = Buffer.from(reader.fetch(undefined, info));
+    expect(armed).toBe(false);
+    return { bytes, info };
+  } finally {
+    Atomics.load = original;
+  }
+}
+
+describe('fetch() overtaken by two commits between reading pub and the bank sequence', () => {
+  const value = (tag: string) => Buffer.from(`value ${tag}`.repeat(20));
+
+  it('returns the serial of the value it returns, not an older one', () => {
+    const w = Store.create({ name: uniqueName(), register: false });
+    cleanups.push(() => w.destroy());
+    const r = Store.open({ name: w.name, register: false });
+    cleanups.push(() => r.close());
+    expect(w.store(value('A'))).toBe(1);
+    const { bytes, info } = fetchWithCommitsAfterPubLoad(r, () => {
+      w.store(value('B')); // serial 2, the other bank
+      w.store(value('C')); // serial 3, back in the bank the reader is about to read
+    });
+    // Before the fix: C with serial 1.
+    expect({ text: bytes.toString().slice(0, 7), serial: info.serial }).toEqual({
+      text: 'value C',
+      serial: 3,
+    });
+  });
+
+  it('never returns a bank that was written but not published (writer killed between the two stores)', () => {
+    const w = Store.create({ name: uniqueName(), register: false });
+    cleanups.push(() => w.destroy());
+    const r = Store.open({ name: w.name, register: false });
+    cleanups.push(() => r.close());
+    w.store(value('A'));
+    const pubWord = STORE_LAYOUT.H_PUB / 4;
+    const { bytes, info } = fetchWithCommitsAfterPubLoad(r, () => {
+      w.store(value('B')); // serial 2: committed
+      // Serial 3: bank written in full, then the writer "dies" before its pub store. Put back the pub word it would
+      // not have written: the memory is now exactly what a writer killed between step 3 and step 4 leaves.
+      const before = Atomics.load(w.region.i32, pubWord);
+      w.store(value('C'));
+      Atomics.store(w.region.i32, pubWord, before);
+    });
+    // Before the fix: C, which no commit ever published, with serial 1.
+    expect({ text: bytes.toString().slice(0, 7), serial: info.serial }).toEqual({
+      text: 'value B',
+      serial: 2,
+    });
+    expect(w.serial).toBe(2);
+    expect(r.fetch().toString().slice(0, 7)).toBe('value B');
+  });
+});
+
+describe('A SysV writer SIGKILLed right after shmget() created a chained segment', () => {
+  /** Runs a writer with the test hook that kills it after shmget; returns its pid and the segment it leaked. */
+  async function killAfterShmget(opts: StoreOptions): Promise<{ pid: number; leaked: number[] }> {
+    const p = spawnPeer(peerScript, [JSON.stringify(opts)], { env: { SHM_TEST_KILL_AFTER_SHMGET: '1' } });
+    await p.next((m) => m.ready);
+    p.send({ op: 'store', len: 300_000, fill: 7 });
+    const r = await p.exited;
+    expect(r.signal).toBe('SIGKILL');
+    const leaked = listSysv()
+      .filter((e) => e.kind === 'shm' && e.key === 0 && e.cpid === p.pid)
+      .map((e) => e.id);
+    // Whatever the outcome, nothing of the victim's outlives the test.
+    cleanups.push(() => {
+      for (const id of leaked) shmRemove(id);
+    });
+    return { pid: p.pid, leaked };
+  }
+
+  const leftBy = (pid: number) => listSysv().filter((e) => e.kind === 'shm' && e.key === 0 && e.cpid === pid);
+
+  it('leaves a segment that the next writer finds and removes (and the lock passes on with OwnerDied)', async () => {
+    const opts: StoreOptions = {
+      key: uniqueKey(),
+      maxSegmentSize: 64 * 1024,
+      inlineCapacity: 4096,
+      pollMs: 5,
+    };
+    const s = Store.create({ ...opts, register: false });
+    cleanups.push(() => s.destroy());
+    s.store(Buffer.alloc(100, 1));
+    const { pid, leaked } = await killAfterShmget(opts);
+    expect(leaked.length).toBe(1); // the window is real: one private segment, recorded nowhere
+    expect(s.debug().segments).toEqual([]);
+    expect(s.lock.lock(5000)).toBe(LockStatus.OwnerDied);
+    s.lock.unlock();
+    s.store(Buffer.alloc(200_000, 2));
+    expect(leftBy(pid)).toEqual([]);
+    expect(Buffer.from(s.fetch()).equals(Buffer.alloc(200_000, 2))).toBe(true);
+  });
+
+  it('leaves a segment that destroy() removes when no writer came after it', async () => {
+    const opts: StoreOptions = { key: uniqueKey(), maxSegmentSize: 64 * 1024, pollMs: 5 };
+    const s = Store.create({ ...opts, register: false });
+    const { pid, leaked } = await killAfterShmget(opts);
+    expect(leaked.length).toBe(1);
+    s.destroy();
+    expect(leftBy(pid)).toEqual([]);
+  });
+
+  it('does not touch a blank private segment of a live process', async () => {
+    // The intent names a dead pid; a segment of this (live) process that looks the same stays.
+    const opts: StoreOptions = { key: uniqueKey(), maxSegmentSize: 64 * 1024, pollMs: 5 };
+    const s = Store.create({ ...opts, register: false });
+    cleanups.push(() => s.destroy());
+    const { shmget } = await import('@shm/native');
+    const mine = shmget(0, 64 * 1024, { create: true, exclusive: true });
+    cleanups.push(() => shmRemove(mine));
+    const { pid } = await killAfterShmget(opts);
+    s.store(Buffer.alloc(100_000, 3));
+    expect(leftBy(pid)).toEqual([]);
+    expect(listSysv().some((e) => e.id === mine)).toBe(true);
+  });
+});
