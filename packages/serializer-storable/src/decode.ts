@@ -292,8 +292,7 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
           if (pos >= n) throw malformed(`truncated ${typeName(t)}`, pos);
           const len = u8[pos++]!;
           if (pos + len > n) throw malformed(`${typeName(t)} of ${len} bytes exceeds the image`, pos - 1);
-          // Perl thaws an empty UTF-8 string without the flag (get_lstring returns before setting it).
-          v = t === 10 || len === 0 ? byteString(u8, pos, pos + len, mode) : utf8(u8, pos, pos + len);
+          v = t === 10 ? byteString(u8, pos, pos + len, mode) : utf8(u8, pos, pos + len);
           pos += len;
           break;
         }
@@ -309,7 +308,7 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
             pos += 4;
           }
           if (len > n - pos) throw malformed(`${typeName(t)} of ${len} bytes exceeds the image`, pos - 4);
-          v = t === 1 || len === 0 ? byteString(u8, pos, pos + len, mode) : utf8(u8, pos, pos + len);
+          v = t === 1 ? byteString(u8, pos, pos + len, mode) : utf8(u8, pos, pos + len);
           pos += len;
           break;
         }

@@ -23,9 +23,11 @@ export function canonical(value: unknown, strict: boolean): string {
       return `D${d.toString('hex')}`;
     }
     if (typeof v === 'bigint') return `I${v}`;
-    if (typeof v === 'string') return `${strict ? 'U' : 'S'}${hex(v)}`;
+    // Empty: Perl's thaw drops the UTF-8 flag of an empty string, so the flag is not part of the form.
+    if (typeof v === 'string') return v === '' ? (strict ? 'E' : 'S') : `${strict ? 'U' : 'S'}${hex(v)}`;
     if (v instanceof Uint8Array) {
       const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      if (b.length === 0) return strict ? 'E' : 'S';
       return strict ? `B${b.toString('hex')}` : `S${hex(b.toString('latin1'))}`;
     }
     return `R${ref(v as object)}`;

@@ -61,6 +61,24 @@ export class StorablePeer {
     return f[0] === 'K' ? { canon: f[1] } : { error: f[1] };
   }
 
+  /**
+   * Runs Perl code in the peer and returns what it returns, as bytes (a Perl byte string). With `image`, the
+   * code sees it as `$img` and thawed as `$v`. Throws Perl's error.
+   */
+  async evalBytes(code: string, image?: Uint8Array): Promise<Buffer> {
+    const args = ['eval', Buffer.from(code, 'utf8').toString('base64')];
+    if (image) args.push(Buffer.from(image.buffer, image.byteOffset, image.byteLength).toString('base64'));
+    this.send(...args);
+    const f = await this.next();
+    if (f[0] !== 'R') throw new Error(`perl: ${f[1]}`);
+    return Buffer.from(f[1]!, 'base64');
+  }
+
+  /** evalBytes, as text (the code should return ASCII or encode its result). */
+  async eval(code: string, image?: Uint8Array): Promise<string> {
+    return (await this.evalBytes(code, image)).toString('latin1');
+  }
+
   async close(): Promise<void> {
     if (this.#exited) return;
     const exited = new Promise((r) => this.child.once('exit', r));
