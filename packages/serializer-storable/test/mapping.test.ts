@@ -267,7 +267,7 @@ describe('arrays, hashes and references', () => {
     expect(
       await inPerl(
         nfreeze(r),
-        'join ",", ref $v->{s}, ${$v->{s}}, ref $v->{rr}, ${${$v->{rr}}}, ref $v->{rh}, ref ${$v->{rh}}',
+        'join ",", ref $v->{s}, $v->{s}->$*, ref $v->{rr}, $v->{rr}->$*->$*, ref $v->{rh}, ref $v->{rh}->$*',
       ),
     ).toBe('SCALAR,text,REF,deep,REF,HASH');
   });
@@ -282,7 +282,7 @@ describe('arrays, hashes and references', () => {
     expect(
       await inPerl(
         nfreeze({ a: shared, b: [shared], r1: ref, r2: ref, again: r }),
-        'use Scalar::Util "refaddr"; join ",", refaddr($v->{a}) == refaddr($v->{b}[0]) ? "shared" : "copied", refaddr($v->{r1}) == refaddr($v->{r2}) ? "shared" : "copied", refaddr($v->{again}{a}) == refaddr($v->{again}{b}[0]) ? "shared" : "copied", ${$v->{again}{r2}}',
+        'use Scalar::Util "refaddr"; join ",", refaddr($v->{a}) == refaddr($v->{b}[0]) ? "shared" : "copied", refaddr($v->{r1}) == refaddr($v->{r2}) ? "shared" : "copied", refaddr($v->{again}{a}) == refaddr($v->{again}{b}[0]) ? "shared" : "copied", $v->{again}{r2}->$*',
       ),
     ).toBe('shared,shared,shared,6');
   });
@@ -299,7 +299,7 @@ describe('arrays, hashes and references', () => {
     expect(
       await inPerl(
         nfreeze(r),
-        'use Scalar::Util "refaddr"; join ",", refaddr($v->{self}) == refaddr($v) ? "cycle" : "no", refaddr(${$v->{loop}}) == refaddr($v->{loop}) ? "cycle" : "no"',
+        'use Scalar::Util "refaddr"; join ",", refaddr($v->{self}) == refaddr($v) ? "cycle" : "no", refaddr($v->{loop}->$*) == refaddr($v->{loop}) ? "cycle" : "no"',
       ),
     ).toBe('cycle,cycle');
   });
