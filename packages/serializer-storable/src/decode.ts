@@ -38,6 +38,21 @@ const MACHINE_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const f64 = new Float64Array(1);
 const f64b = new Uint8Array(f64.buffer);
 
+/**
+ * Scratch state reused by every decode (decode runs no user code, so it never re-enters): the tag table and the
+ * explicit stack. Reusing them saves growing fresh arrays of 100k entries per large image. Cleared after each use.
+ */
+const seenScratch: any[] = [];
+const stack = {
+  sKind: [] as number[],
+  sObj: [] as any[],
+  sLeft: [] as number[],
+  sTotal: [] as number[],
+  sOut: [] as any[],
+  sTag: [] as number[],
+  sHops: [] as number[],
+};
+
 /** Tag state of an RV whose referent has not been read yet. */
 const UNSET: any = { unset: true };
 
@@ -112,29 +127,130 @@ function parseHeader(u8: Uint8Array, n: number): Header {
   return { start: p, network, minor, le, ivSize: order.length, nvSize };
 }
 
-/** Bytes [s, e) as the JS string of the same code points (U+0000..U+00FF). */
+/**
+ * Bytes [s, e) as the JS string of the same code points (U+0000..U+00FF). Short ones with one fromCharCode call
+ * (a loop of `+=` made a string per character: most of the decode time went to collecting them), longer ones
+ * natively (measured: Buffer#latin1Slice costs ~70 ns at any length, fromCharCode.apply of a view 2-3x more).
+ */
 function latin1(u8: Uint8Array, s: number, e: number): string {
+  const f = String.fromCharCode;
   const len = e - s;
-  if (len <= 24) {
-    let r = '';
-    for (let i = s; i < e; i++) r += String.fromCharCode(u8[i]!);
-    return r;
+  switch (len) {
+    case 0:
+      return '';
+    case 1:
+      return f(u8[s]!);
+    case 2:
+      return f(u8[s]!, u8[s + 1]!);
+    case 3:
+      return f(u8[s]!, u8[s + 1]!, u8[s + 2]!);
+    case 4:
+      return f(u8[s]!, u8[s + 1]!, u8[s + 2]!, u8[s + 3]!);
+    case 5:
+      return f(u8[s]!, u8[s + 1]!, u8[s + 2]!, u8[s + 3]!, u8[s + 4]!);
+    case 6:
+      return f(u8[s]!, u8[s + 1]!, u8[s + 2]!, u8[s + 3]!, u8[s + 4]!, u8[s + 5]!);
+    case 7:
+      return f(u8[s]!, u8[s + 1]!, u8[s + 2]!, u8[s + 3]!, u8[s + 4]!, u8[s + 5]!, u8[s + 6]!);
+    case 8:
+      return f(u8[s]!, u8[s + 1]!, u8[s + 2]!, u8[s + 3]!, u8[s + 4]!, u8[s + 5]!, u8[s + 6]!, u8[s + 7]!);
+    case 9:
+      return f(
+        u8[s]!,
+        u8[s + 1]!,
+        u8[s + 2]!,
+        u8[s + 3]!,
+        u8[s + 4]!,
+        u8[s + 5]!,
+        u8[s + 6]!,
+        u8[s + 7]!,
+        u8[s + 8]!,
+      );
+    case 10:
+      return f(
+        u8[s]!,
+        u8[s + 1]!,
+        u8[s + 2]!,
+        u8[s + 3]!,
+        u8[s + 4]!,
+        u8[s + 5]!,
+        u8[s + 6]!,
+        u8[s + 7]!,
+        u8[s + 8]!,
+        u8[s + 9]!,
+      );
+    case 11:
+      return f(
+        u8[s]!,
+        u8[s + 1]!,
+        u8[s + 2]!,
+        u8[s + 3]!,
+        u8[s + 4]!,
+        u8[s + 5]!,
+        u8[s + 6]!,
+        u8[s + 7]!,
+        u8[s + 8]!,
+        u8[s + 9]!,
+        u8[s + 10]!,
+      );
+    case 12:
+      return f(
+        u8[s]!,
+        u8[s + 1]!,
+        u8[s + 2]!,
+        u8[s + 3]!,
+        u8[s + 4]!,
+        u8[s + 5]!,
+        u8[s + 6]!,
+        u8[s + 7]!,
+        u8[s + 8]!,
+        u8[s + 9]!,
+        u8[s + 10]!,
+        u8[s + 11]!,
+      );
+    default:
+      return bufferOf(u8).latin1Slice(s, e);
   }
-  return bufferOf(u8).latin1Slice(s, e);
+}
+
+/** Whether bytes [s, e) are all ASCII. */
+function ascii(u8: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (u8[i]! >= 0x80) return false;
+  return true;
+}
+
+// Hash keys repeat (an array of records has the same few keys thousands of times): short keys go through a cache
+// indexed by a hash of their bytes, so each is made once per decode and V8 sees the same key strings every time.
+const KEY_SLOTS = 4096;
+const MAX_CACHED_KEY = 24;
+const cacheKeys: (string | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
+const cacheBytes = new Uint8Array(KEY_SLOTS * MAX_CACHED_KEY);
+const cacheLens = new Uint8Array(KEY_SLOTS);
+
+/** A latin1 (or, with `asUtf8`, UTF-8) hash key, through the cache when short. */
+function cachedKey(u8: Uint8Array, s: number, e: number, asUtf8: boolean): string {
+  const len = e - s;
+  if (len > MAX_CACHED_KEY) return asUtf8 ? utf8(u8, s, e) : latin1(u8, s, e);
+  let h = len;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ u8[i]!, 0x9e3779b1);
+  const slot = ((h >>> 19) ^ (asUtf8 ? 0x800 : 0)) & (KEY_SLOTS - 1);
+  const cached = cacheKeys[slot];
+  if (cached !== undefined && cacheLens[slot] === len) {
+    const base = slot * MAX_CACHED_KEY;
+    let i = 0;
+    while (i < len && cacheBytes[base + i] === u8[s + i]) i++;
+    if (i === len) return cached;
+  }
+  const key = asUtf8 ? utf8(u8, s, e) : latin1(u8, s, e);
+  cacheKeys[slot] = key;
+  cacheLens[slot] = len;
+  cacheBytes.set(u8.subarray(s, e), slot * MAX_CACHED_KEY);
+  return key;
 }
 
 /** Bytes [s, e) decoded as UTF-8 (ill-formed sequences become U+FFFD, as Buffer#toString does). */
 function utf8(u8: Uint8Array, s: number, e: number): string {
-  const len = e - s;
-  if (len <= 24) {
-    let r = '';
-    for (let i = s; i < e; i++) {
-      const c = u8[i]!;
-      if (c >= 0x80) return bufferOf(u8).utf8Slice(s, e);
-      r += String.fromCharCode(c);
-    }
-    return r;
-  }
+  if (e - s <= 32 && ascii(u8, s, e)) return latin1(u8, s, e);
   return bufferOf(u8).utf8Slice(s, e);
 }
 
@@ -157,12 +273,8 @@ function byteString(u8: Uint8Array, s: number, e: number, mode: number): string 
 
 /** A hash key without the UTF-8 flag: latin1, or UTF-8 when valid in mode 'utf8'. */
 function byteKey(u8: Uint8Array, s: number, e: number, mode: number): string {
-  if (mode === 1) {
-    for (let i = s; i < e; i++) {
-      if (u8[i]! >= 0x80) return isUtf8(u8.subarray(s, e)) ? bufferOf(u8).utf8Slice(s, e) : latin1(u8, s, e);
-    }
-  }
-  return latin1(u8, s, e);
+  if (mode === 1 && !ascii(u8, s, e) && isUtf8(u8.subarray(s, e))) return cachedKey(u8, s, e, true);
+  return cachedKey(u8, s, e, false);
 }
 
 /** A class name: UTF-8 when valid (how perl keeps non-ASCII package names), else latin1. */
@@ -182,15 +294,29 @@ function blessInto(target: object, cls: string): void {
   Object.defineProperty(target, PERL_CLASS, { value: cls, writable: true, configurable: true });
 }
 
-/** A reference to the SV with tag u: its container, or its PerlRef (made on first need). */
-function refTo(seen: any[], refs: any[], classes: Map<number, string> | undefined, u: number): any {
-  let r = refs[u];
+// What each tag is, for refTo(): a reference to a container is the container, to anything else a PerlRef. A
+// scratch array reused by every decode (it only grows), since tags never outnumber the image's bytes.
+const T_SCALAR = 0;
+const T_CONTAINER = 1;
+const T_RV = 2;
+let kindsScratch = new Uint8Array(1024);
+
+/** A reference to the SV with tag u: its container, or its PerlRef (made on first need, then kept in `refs`). */
+function refTo(
+  seen: any[],
+  kinds: Uint8Array,
+  refs: Map<number, PerlRef>,
+  classes: Map<number, string> | undefined,
+  u: number,
+): any {
+  if (kinds[u] === T_CONTAINER) return seen[u];
+  let r = refs.get(u);
   if (r === undefined) {
     const v = seen[u];
     r = new PerlRef(v === UNSET ? undefined : v);
     const c = classes?.get(u);
     if (c !== undefined) blessInto(r, c);
-    refs[u] = r;
+    refs.set(u, r);
   }
   return r;
 }
@@ -211,20 +337,20 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
   const undef = o.undefValue;
   const maxDepth = o.maxDepth;
   // Tag -> the SV as an element (container, scalar value, or for an RV what it refers to).
-  const seen: any[] = [];
+  const seen = seenScratch;
+  let ntags = 0;
   // Tag -> what a reference to that SV is in JS: the container itself, or a PerlRef (made on first need).
-  const refs: any[] = [];
+  const refs = new Map<number, PerlRef>();
+  // PerlRefs made for references whose referent was not read yet (a reference cycle): resolved later.
+  let pending = 0;
+  if (kindsScratch.length <= n) kindsScratch = new Uint8Array(Math.max(2 * kindsScratch.length, n + 1));
+  const kinds = kindsScratch;
   let classes: Map<number, string> | undefined;
   const classNames: string[] = [];
   let pendingClass: string | undefined;
   // The explicit stack.
-  const sKind: number[] = [];
-  const sObj: any[] = [];
-  const sLeft: number[] = [];
-  const sTotal: number[] = [];
-  const sOut: any[] = [];
-  const sTag: number[] = [];
-  const sHops: number[] = [];
+  const { sKind, sObj, sLeft, sTotal, sOut, sTag, sHops } = stack;
+  let maxSp = 0;
   let sp = 0;
   let depth = 0;
   let rootKind = ROOT_SCALAR;
@@ -375,8 +501,10 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
         case 20: // SX_OVERLOAD
         case 28: {
           // SX_WEAKOVERLOAD
-          const tag = seen.length;
-          seen.push(UNSET);
+          const tag = ntags++;
+          if (tag < seen.length) seen[tag] = UNSET;
+          else seen.push(UNSET);
+          kinds[tag] = T_RV;
           if (pendingClass !== undefined) {
             (classes ??= new Map()).set(tag, pendingClass);
             pendingClass = undefined;
@@ -384,10 +512,11 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
           if (tag === 0) rootKind = ROOT_REF;
           if (sp > 0 && sKind[sp - 1] === K_REF) {
             // A reference to a reference: the outer one is a PerlRef around this one; one frame for the chain.
-            const f = refTo(seen, refs, classes, tag);
+            const f = refTo(seen, kinds, refs, classes, tag);
+            pending++;
             const outer = sTag[sp - 1]!;
             seen[outer] = f;
-            const pr = refs[outer];
+            const pr = refs.get(outer);
             if (pr !== undefined) pr.value = f;
             sTag[sp - 1] = tag;
             if (sOut[sp - 1] === undefined) sOut[sp - 1] = f;
@@ -400,7 +529,7 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
             sTag[sp] = tag;
             sOut[sp] = undefined;
             sHops[sp] = 0;
-            sp++;
+            if (++sp > maxSp) maxSp = sp;
           }
           continue main;
         }
@@ -429,9 +558,10 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
             throw malformed(`${typeName(t)} of ${len} elements exceeds the image`, pos - 4);
           }
           const c: any = t === 2 ? [] : {};
-          const tag = seen.length;
-          seen.push(c);
-          refs[tag] = c;
+          const tag = ntags++;
+          if (tag < seen.length) seen[tag] = c;
+          else seen.push(c);
+          kinds[tag] = T_CONTAINER;
           if (pendingClass !== undefined) {
             blessInto(c, pendingClass);
             pendingClass = undefined;
@@ -448,8 +578,10 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
             sp--;
             const rt = sTag[sp]!;
             seen[rt] = c;
-            const pr = refs[rt];
-            if (pr !== undefined) pr.value = c;
+            if (pending !== 0) {
+              const pr = refs.get(rt);
+              if (pr !== undefined) pr.value = c;
+            }
             if (sOut[sp] !== undefined) out = sOut[sp];
             hops = sHops[sp]!;
           }
@@ -467,7 +599,7 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
           sOut[sp] = out;
           sTag[sp] = tag;
           sHops[sp] = hops;
-          sp++;
+          if (++sp > maxSp) maxSp = sp;
           continue main;
         }
         case 0: {
@@ -478,17 +610,20 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
             u = ((u8[pos]! << 24) | (u8[pos + 1]! << 16) | (u8[pos + 2]! << 8) | u8[pos + 3]!) >>> 0;
             pos += 4;
           }
-          if (u >= seen.length) {
-            throw malformed(`SX_OBJECT refers to object #${u}, but only ${seen.length} were read`, pos - 4);
+          if (u >= ntags) {
+            throw malformed(`SX_OBJECT refers to object #${u}, but only ${ntags} were read`, pos - 4);
           }
           pendingClass = undefined; // Storable blesses nothing it has already seen
           if (sp > 0 && sKind[sp - 1] === K_REF) {
-            const f = refTo(seen, refs, classes, u);
+            if (seen[u] === UNSET) pending++;
+            const f = refTo(seen, kinds, refs, classes, u);
             sp--;
             const rt = sTag[sp]!;
             seen[rt] = f;
-            const pr = refs[rt];
-            if (pr !== undefined) pr.value = f;
+            if (pending !== 0) {
+              const pr = refs.get(rt);
+              if (pr !== undefined) pr.value = f;
+            }
             v = sOut[sp] !== undefined ? sOut[sp] : f;
           } else {
             v = seen[u];
@@ -574,20 +709,24 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
 
       if (scalar) {
         // A new scalar SV: record it under the next tag; a reference to it is a PerlRef.
-        const tag = seen.length;
-        seen.push(v);
+        const tag = ntags++;
+        if (tag < seen.length) seen[tag] = v;
+        else seen.push(v);
+        kinds[tag] = T_SCALAR;
         if (pendingClass !== undefined) {
           (classes ??= new Map()).set(tag, pendingClass);
           pendingClass = undefined;
         }
         if (sp === 0) break;
         if (sKind[sp - 1] === K_REF) {
-          const f = refTo(seen, refs, classes, tag);
+          const f = refTo(seen, kinds, refs, classes, tag);
           sp--;
           const rt = sTag[sp]!;
           seen[rt] = f;
-          const pr = refs[rt];
-          if (pr !== undefined) pr.value = f;
+          if (pending !== 0) {
+            const pr = refs.get(rt);
+            if (pr !== undefined) pr.value = f;
+          }
           v = sOut[sp] !== undefined ? sOut[sp] : f;
         }
       }
@@ -613,7 +752,7 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
           pos += 4;
           if (klen < 0 || klen > n - pos)
             throw malformed(`hash key of ${klen} bytes exceeds the image`, pos - 4);
-          const key = kf & 0x01 ? utf8(u8, pos, pos + klen) : byteKey(u8, pos, pos + klen, mode);
+          const key = kf & 0x01 ? cachedKey(u8, pos, pos + klen, true) : byteKey(u8, pos, pos + klen, mode);
           pos += klen;
           // A placeholder is a deleted key of a restricted hash: not a key at all.
           if (!(kf & 0x10)) {
@@ -630,7 +769,7 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
 
     if (pos !== n) throw malformed(`${n - pos} bytes after the end of the value`, pos);
     if (rootKind === ROOT_CONTAINER) return seen[0];
-    if (rootKind === ROOT_REF || classes?.has(0)) return refTo(seen, refs, classes, 0);
+    if (rootKind === ROOT_REF || classes?.has(0)) return refTo(seen, kinds, refs, classes, 0);
     return seen[0];
   } catch (e) {
     if (e instanceof DecodeFailure) {
@@ -640,6 +779,10 @@ export function decodeImage(bytes: Uint8Array, o: Resolved): unknown {
   } finally {
     viewSrc = undefined;
     viewBuf = undefined;
+    // The scratch arrays must not keep this value alive.
+    seen.fill(undefined, 0, ntags);
+    sObj.fill(undefined, 0, maxSp);
+    sOut.fill(undefined, 0, maxSp);
   }
 }
 
