@@ -45,7 +45,7 @@ const PERL_VALUE = `
   my %h = (
     name  => "caf\\x{e9} \\x{263a}",
     big   => 9007199254740993,
-    pi    => 3.14159,
+    e     => 2.5e-3,
     list  => $shared,
     again => $shared,
     obj   => bless({ id => 7 }, 'Acme::Widget'),
@@ -69,7 +69,7 @@ describe.each([
       const h = share.fetchValue(storable) as any;
       expect(h.name).toBe('café ☺');
       expect(h.big).toBe(perlFreeze === 'freeze' ? 9007199254740993n : '9007199254740993');
-      expect(h.pi).toBe(perlFreeze === 'freeze' ? 3.14159 : '3.14159');
+      expect(h.e).toBe(perlFreeze === 'freeze' ? 0.0025 : '0.0025');
       expect(h.again).toBe(h.list);
       expect(h.self).toBe(h);
       expect(blessed(h.obj)).toBe('Acme::Widget');
