@@ -90,7 +90,7 @@ function parseHeader(u8: Uint8Array, n: number): Header {
   if (n === 0) throw malformed('empty', 0);
   if (n >= 4 && u8[0] === 0x70 && u8[1] === 0x73 && u8[2] === 0x74 && u8[3] === 0x30)
     p = 4; // "pst0"
-  else if (n >= 10 && String.fromCharCode(...u8.subarray(0, 10)) === 'perl-store') {
+  else if (n >= 10 && u8[0] === 0x70 && latin1(u8, 0, 10) === 'perl-store') {
     throw malformed('an image of Storable before 0.6 (magic "perl-store"), which only Storable 0.5 reads', 0);
   }
   if (p + 2 > n) throw malformed('truncated header', p);
@@ -110,21 +110,28 @@ function parseHeader(u8: Uint8Array, n: number): Header {
   const c = u8[p++]!;
   const rest = c + 3 + (minor >= 2 ? 1 : 0);
   if (p + rest > n) throw malformed('truncated header', p);
-  const order = String.fromCharCode(...u8.subarray(p, p + c));
-  p += c;
+  // "12345678" / "1234" little-endian, "87654321" / "4321" big-endian (compared as bytes: this runs per decode).
   let le: boolean;
-  if (order === '12345678' || order === '1234') le = true;
-  else if (order === '87654321' || order === '4321') le = false;
-  else
+  if (c === 8 || c === 4) {
+    let asc = true;
+    let desc = true;
+    for (let i = 0; i < c; i++) {
+      if (u8[p + i] !== 0x31 + i) asc = false;
+      if (u8[p + i] !== 0x30 + c - i) desc = false;
+    }
+    if (!asc && !desc) throw malformed(`native byte order ${JSON.stringify(latin1(u8, p, p + c))}`, p);
+    le = asc;
+  } else
     throw malformed(
-      `native byte order ${JSON.stringify(order)} (only 1234, 12345678, 4321, 87654321)`,
-      p - c,
+      `native byte order ${JSON.stringify(latin1(u8, p, p + c))} (only 1234, 12345678, 4321, 87654321)`,
+      p,
     );
+  p += c;
   const intSize = u8[p++]!;
   if (intSize !== 4) throw malformed(`native int size ${intSize} (only 4)`, p - 1);
   p += 2; // sizeof(long), sizeof(char *): nothing in the image depends on them
   const nvSize = minor >= 2 ? u8[p++]! : 8;
-  return { start: p, network, minor, le, ivSize: order.length, nvSize };
+  return { start: p, network, minor, le, ivSize: c, nvSize };
 }
 
 /**

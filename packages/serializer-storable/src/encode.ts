@@ -253,8 +253,24 @@ export function encodeImage(value: unknown, o: Resolved, out: Output): Uint8Arra
                 cap = buf.length;
               }
               if (mode === 0) {
-                const narrow = isLatin1(s);
-                pos = stringInto(buf, pos, s, !narrow, !narrow, be);
+                const n = s.length;
+                if (n <= 32) {
+                  // One pass: write the characters as bytes, and rewrite as UTF-8 if one is above U+00FF.
+                  let or = 0;
+                  for (let i = 0; i < n; i++) {
+                    const c = s.charCodeAt(i);
+                    or |= c;
+                    buf[pos + 2 + i] = c;
+                  }
+                  if (or <= 0xff) {
+                    buf[pos] = 10; // SX_SCALAR
+                    buf[pos + 1] = n;
+                    pos += 2 + n;
+                  } else pos = stringInto(buf, pos, s, true, true, be);
+                } else {
+                  const narrow = isLatin1(s);
+                  pos = stringInto(buf, pos, s, !narrow, !narrow, be);
+                }
               } else pos = stringInto(buf, pos, s, true, mode === 2, be);
               tag++;
               break emit;
