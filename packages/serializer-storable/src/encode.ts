@@ -41,6 +41,21 @@ const NATIVE_HEADER = (() => {
 })();
 const NETWORK_HEADER = Uint8Array.from([(BIN_MAJOR << 1) | 1, BIN_WRITE_MINOR]);
 
+/**
+ * The identity table of every encode, kept between calls: object -> generation * TAG_LIMIT + tag. An entry of an
+ * earlier generation (an earlier encode) counts as absent, so no table is built per call, and re-encoding the
+ * same objects (a structure edited and stored again) only updates entries. A Map per call cost a quarter of a
+ * large encode (profiled: 1.8 ms of 7 for 21,000 objects; this table: 0.6 ms re-encoding, 1.4 ms for new objects).
+ * Weak, so it keeps nothing alive. A new table every MAX_GENERATION encodes, before generations could repeat;
+ * tags from TAG_LIMIT on go to a per-call Map, so entries stay small integers.
+ */
+let identity = new WeakMap<object, number>();
+let generation = 0;
+/** encodeImage calls in progress (a getter of an encoded object may encode too). */
+let encoding = 0;
+const TAG_LIMIT = 1 << 22;
+const MAX_GENERATION = 511;
+
 /** A value encode cannot write, with what to say about it. */
 class EncodeFailure {
   constructor(
@@ -62,10 +77,12 @@ export interface Output {
   start: number;
   /** Size of the last encoding: a chunk with less room than this is replaced before the next encode. */
   last: number;
+  /** An encode is writing into it (a getter may encode again: that call writes elsewhere). */
+  busy: boolean;
 }
 
 export function newOutput(): Output {
-  return { buf: Buffer.allocUnsafe(CHUNK) as FastBuffer, start: 0, last: 0 };
+  return { buf: Buffer.allocUnsafe(CHUNK) as FastBuffer, start: 0, last: 0, busy: false };
 }
 
 /** A chunk with room for `need` more bytes after [start, pos), the bytes so far copied to its beginning. */
@@ -187,6 +204,46 @@ function stringInto(
   return p + 5 + w;
 }
 
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+const digits = new Uint8Array(24);
+
+/**
+ * Writes the double `x` as an SX_SCALAR decimal string at `p` when some m / 10^k (k = 1..6, m an integer below
+ * 2^53) is exactly x: then the text "m with a point k digits from the right" reads back as x (division is
+ * correctly rounded, so x is the double nearest to that decimal). Returns the new position, or 0 for any other x.
+ * Needs room for 2 + 23 bytes.
+ */
+function decimalInto(buf: Uint8Array, p: number, x: number): number {
+  const a = x < 0 ? -x : x;
+  if (!(a < 9e9) || a === 0) return 0; // NaN, infinities, large values, -0: not here
+  let k = 1;
+  let m = 0;
+  for (; k <= 6; k++) {
+    m = Math.round(a * POW10[k]!);
+    if (m / POW10[k]! === a) break;
+  }
+  if (k > 6) return 0;
+  // Digits of m, least significant first, with at least k + 1 of them (a leading "0." when a < 1).
+  let n = 0;
+  do {
+    digits[n++] = 0x30 + (m % 10);
+    m = Math.floor(m / 10);
+  } while (m > 0 || n <= k);
+  // Trailing zeros of the fraction are dropped ("2.50" -> "2.5"); at least one fraction digit stays.
+  let lo = 0;
+  while (lo < k - 1 && digits[lo] === 0x30) lo++;
+  const len = (x < 0 ? 1 : 0) + (n - lo) + 1;
+  buf[p] = 10; // SX_SCALAR
+  buf[p + 1] = len;
+  let q = p + 2;
+  if (x < 0) buf[q++] = 0x2d;
+  for (let i = n - 1; i >= lo; i--) {
+    if (i === k - 1) buf[q++] = 0x2e;
+    buf[q++] = digits[i]!;
+  }
+  return q;
+}
+
 /** The JS path of the value a frame is at, for error messages. */
 function pathOf(sKind: number[], sKeys: any[], sI: number[], sp: number, hops: number): string {
   let path = 'value';
@@ -205,7 +262,9 @@ function pathOf(sKind: number[], sKeys: any[], sI: number[], sp: number, hops: n
  * Encodes `value` as one Storable image into `out`'s chunk and returns a view of it.
  * @throws ShmError ERR_SHM_UNSERIALIZABLE for what Storable cannot carry, naming the type and the path.
  */
-export function encodeImage(value: unknown, o: Resolved, out: Output): Uint8Array {
+export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8Array {
+  const out = shared.busy ? newOutput() : shared;
+  out.busy = true;
   const network = o.network;
   const be = network || !MACHINE_LE; // 4-byte lengths: network order, or this machine's
   const mode = o.strings;
@@ -224,7 +283,20 @@ export function encodeImage(value: unknown, o: Resolved, out: Output): Uint8Arra
   pos += header.length;
 
   let tag = 0;
-  const seen = new Map<object, number>();
+  // Which objects were written, and under which tag: the shared table (see `identity`) unless encode re-entered
+  // (a getter encoding something), then a table of this call's own.
+  const nested = encoding > 0;
+  encoding++;
+  let gen = 0;
+  let table: WeakMap<object, number> | Map<object, number>;
+  if (nested) table = new Map();
+  else {
+    generation = generation === MAX_GENERATION ? 1 : generation + 1;
+    if (generation === 1) identity = new WeakMap();
+    gen = generation * TAG_LIMIT;
+    table = identity;
+  }
+  let overflow: Map<object, number> | undefined;
   let classes: Map<string, number> | undefined;
   const sKind: number[] = [];
   const sObj: any[] = [];
@@ -306,7 +378,15 @@ export function encodeImage(value: unknown, o: Resolved, out: Output): Uint8Arra
                   pos += 9;
                 }
               } else if (network) {
-                // nfreeze writes doubles as strings; the shortest one that reads back as the same double.
+                // nfreeze writes doubles as strings. Those with up to 6 decimals (prices, measures) are written
+                // digit by digit, without making a string (String(x) was a seventh of a large nfreeze); the rest
+                // as the shortest string that reads back as the same double.
+                const fast = decimalInto(buf, pos, x);
+                if (fast > 0) {
+                  pos = fast;
+                  tag++;
+                  break emit;
+                }
                 const text =
                   x === Number.POSITIVE_INFINITY
                     ? 'Inf'
@@ -455,7 +535,12 @@ export function encodeImage(value: unknown, o: Resolved, out: Output): Uint8Arra
               let x = v as any;
               let hops = 0;
               for (;;) {
-                const known = seen.get(x);
+                let known = table.get(x);
+                if (!nested) {
+                  // This call's entries hold gen + tag; others are from earlier encodes.
+                  const k = known === undefined ? -1 : known - gen;
+                  known = k >= 0 && k < TAG_LIMIT ? k : overflow?.get(x);
+                }
                 if (known !== undefined) {
                   if (pos + 5 > cap) {
                     buf = grow(out, pos, 5);
@@ -477,7 +562,9 @@ export function encodeImage(value: unknown, o: Resolved, out: Output): Uint8Arra
                     if (!isRef) throw new EncodeFailure(x, unsupportedObject(x), hops);
                   }
                 }
-                seen.set(x, tag);
+                if (nested) table.set(x, tag);
+                else if (tag < TAG_LIMIT) table.set(x, gen + tag);
+                else (overflow ??= new Map()).set(x, tag);
                 const cls = x[PERL_CLASS];
                 if (cls !== undefined) {
                   if (typeof cls !== 'string' || cls === '') {
@@ -672,6 +759,9 @@ export function encodeImage(value: unknown, o: Resolved, out: Output): Uint8Arra
       throw unserializableError(o.name, value, `${e.why} at ${at}`);
     }
     throw e;
+  } finally {
+    encoding--;
+    out.busy = false;
   }
   out.start = pos;
   out.last = pos - start;

@@ -176,6 +176,28 @@ describe('doubles', () => {
   });
 });
 
+describe('doubles written by nfreeze', () => {
+  it('read back in Perl as the very same doubles, decimal fast path and shortest strings alike', async () => {
+    const xs: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const r = Math.random();
+      xs.push(
+        i % 3 === 0
+          ? Math.round((r - 0.5) * 1e7) / 10 ** (1 + (i % 6)) // up to 6 decimals: written digit by digit
+          : (r - 0.5) * 10 ** ((i % 40) - 20),
+      );
+    }
+    const want = xs.map((x) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleBE(x);
+      return b.toString('hex');
+    });
+    expect(await inPerl(nfreeze(xs), 'join ",", map { unpack "H*", pack "d>", $_ + 0 } @$v')).toBe(
+      want.join(','),
+    );
+  });
+});
+
 describe('strings', () => {
   it('a byte string is a latin1 JS string by default, a Buffer with byteStrings "buffer"', async () => {
     expect((await fromPerl('["caf\\xe9", "\\x00\\xff"]')).net).toEqual(['café', '\u0000ÿ']);
