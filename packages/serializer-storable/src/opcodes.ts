@@ -1,5 +1,5 @@
-// The Storable binary format: the type bytes (Storable.xs's SX_* markers) and the header. Written from the format
-// as Storable 3.26 (Debian's perl 5.36) writes and reads it; docs/decisions/0006-storable-format.md describes it.
+// The Storable binary format: the type bytes (Storable.xs's SX_* markers) and the header, as Storable 3.26
+// (Debian's perl 5.36) writes and reads them. docs/decisions/0006-storable-mapping.md says what maps to what.
 
 /** An already stored SV, by tag: a 4-byte big-endian tag follows, in both byte orders. */
 export const SX_OBJECT = 0;
