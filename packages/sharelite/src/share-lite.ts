@@ -1,4 +1,4 @@
-import { expected, ShmError, ShmSystemError, sysv } from '@shm/core';
+import { expected, getSerializer, ShmError, ShmSystemError, sysv } from '@shm/core';
 
 const { ShareLiteLock, ShareLiteStatus } = sysv;
 
@@ -18,6 +18,7 @@ import {
   SHM_STATE,
   VERSION,
 } from './protocol.js';
+import { decodeValue, encodeValue, type ValueSerializer } from './value-methods.js';
 
 /** One attached segment. The views stay valid until `map.close()`. */
 interface Segment {
@@ -329,6 +330,35 @@ export class ShareLite {
         if (held === 0) this.#rawUnlock(RAW.SH_UNLOCK);
       }
     });
+  }
+
+  /**
+   * `store(serializer.encode(value))`: stores a value. With `storable` from @shm/serializer-storable, Perl reads it
+   * with `thaw($share->fetch)`. `serializer` is a serializer object or 'raw' | 'json' | 'v8'. Errors: the
+   * serializer's (ShmError ERR_SHM_UNSERIALIZABLE) and store()'s.
+   */
+  storeValue(value: unknown, serializer: ValueSerializer): void {
+    this.store(encodeValue(value, serializer));
+  }
+
+  /**
+   * `serializer.decode(fetch())`: the stored value (Perl's `$share->store(freeze(\%h))` with `storable`), or
+   * undefined when the share is empty. Errors: the serializer's (ShmError ERR_SHM_BAD_FORMAT) and fetch()'s.
+   */
+  fetchValue<T = unknown>(serializer: ValueSerializer<T>): T | undefined {
+    const s = getSerializer(serializer); // checked before the lock is taken
+    return decodeValue(this.fetch(), s as ValueSerializer<T>);
+  }
+
+  /** storeValue() that waits for the lock without blocking the event loop. */
+  storeValueAsync(value: unknown, serializer: ValueSerializer): Promise<void> {
+    return this.storeAsync(encodeValue(value, serializer));
+  }
+
+  /** fetchValue() that waits for the lock without blocking the event loop. */
+  async fetchValueAsync<T = unknown>(serializer: ValueSerializer<T>): Promise<T | undefined> {
+    const s = getSerializer(serializer); // checked before the lock is taken
+    return decodeValue(await this.fetchAsync(), s as ValueSerializer<T>);
   }
 
   // ---------------------------------------------------------------- locks

@@ -75,6 +75,33 @@ export default definePackage<M, F>((m) => {
           ],
         ]),
       ),
+      ...Object.fromEntries(
+        (['storeValue', 'storeValueAsync'] as const).map((method) => [
+          `ShareLite#${method}`,
+          [
+            bad('type', 'a number for serializer', 'serializer', (fx: F) => fx.share[method]({}, 5 as never)),
+            bad('range', "an unknown serializer name 'yaml'", 'serializer', (fx: F) =>
+              fx.share[method]({}, 'yaml' as never),
+            ),
+            bad('type', 'a function for the json serializer', 'ERR_SHM_UNSERIALIZABLE', (fx: F) =>
+              fx.share[method](() => 1, 'json'),
+            ),
+            bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed[method]({}, 'json')),
+          ],
+        ]),
+      ),
+      ...Object.fromEntries(
+        (['fetchValue', 'fetchValueAsync'] as const).map((method) => [
+          `ShareLite#${method}`,
+          [
+            bad('type', 'a number for serializer', 'serializer', (fx: F) => fx.share[method](5 as never)),
+            bad('range', 'bytes that are not JSON', 'ERR_SHM_BAD_FORMAT', (fx: F) =>
+              fx.share[method]('json'),
+            ),
+            bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed[method]('json')),
+          ],
+        ]),
+      ),
       'ShareLite#lock': lockCases('lock'),
       'ShareLite#lockAsync': lockCases('lockAsync'),
       'ShareLite#unlock': [bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.unlock())],
