@@ -1,0 +1,3 @@
+export { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
+export { RedisLock } from './redis-lock.js';
+export { MAX_PART_SIZE, RedisStore, type RedisStoreOptions, type UpdateInfo } from './redis-store.js';
