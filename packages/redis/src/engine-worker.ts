@@ -179,10 +179,10 @@ function translate(e: unknown, what: string, timeoutMs: number): WorkerError {
   const err = e as Error & { code?: string; errno?: number };
   const name = err?.name ?? '';
   const msg = err?.message ?? String(e);
-  if (/Timeout/i.test(name) || /timeout/i.test(msg)) {
+  if (/Timeout/i.test(name) || /timed? ?out/i.test(msg)) {
     return new WorkerError(
       'ERR_SHM_TIMEOUT',
-      `${LABEL} did not answer ${what} within ${timeoutMs} ms${connected ? '' : ' (the connection is down)'}`,
+      `${LABEL} did not answer ${what} within ${timeoutMs} ms${connected ? '' : ' (the connection is down)'} (a write may have been applied anyway)`,
     );
   }
   if (/closed|ClientClosed|disconnect/i.test(name + msg) || !connected) {

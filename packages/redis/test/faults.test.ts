@@ -1,0 +1,108 @@
+// Server faults: a paused server, a dropped connection, a restart without persistence.
+import { ShmError } from '@shm/core';
+import { type RedisServer, restartRedis, startRedis, stopRedis } from '@shm/test-utils';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RedisConnection, RedisStore } from '../src/index.js';
+import { rawClient, uniqueStoreName } from './helpers.js';
+
+let server: RedisServer;
+beforeEach(async () => {
+  server = await startRedis();
+});
+afterEach(async () => {
+  if (server) await stopRedis(server);
+});
+
+function caught(f: () => unknown): ShmError {
+  try {
+    f();
+  } catch (e) {
+    if (ShmError.isInstance(e)) return e;
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('server faults', () => {
+  it('a paused redis-server (SIGSTOP) makes calls time out with an error naming the server and the command', async () => {
+    const conn = RedisConnection.connectSync({ url: server.url, timeoutMs: 400 });
+    const s = RedisStore.create({ connection: conn, name: uniqueStoreName('stop'), serializer: 'json' });
+    try {
+      s.setValue(1);
+      server.child.kill('SIGSTOP');
+      const t0 = performance.now();
+      const e = caught(() => s.setValue(2));
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(e.code, e.message).toBe('ERR_SHM_TIMEOUT');
+      expect(e.message).toContain(`redis 127.0.0.1:${server.port}`);
+      expect(e.message).toMatch(/did not answer EVALSHA \(COMMIT\) .* within 400 ms/);
+      await expect(s.lock.lockAsync()).rejects.toThrow(/did not answer EVALSHA \(LOCK_EXCLUSIVE\)/);
+      server.child.kill('SIGCONT');
+      // The server is back: the same handle works again (what the timed-out commit did is unknown: it may have run).
+      expect(s.setValue(3)).toBeGreaterThan(1);
+      expect(s.getValue()).toBe(3);
+    } finally {
+      server.child.kill('SIGCONT');
+      s.destroy();
+      conn.closeSync();
+    }
+  });
+
+  it('a dropped connection: the client reconnects and its copies are invalidated (a write it missed is read, never the old copy)', async () => {
+    const name = uniqueStoreName('drop');
+    const w = RedisStore.create({ url: server.url, name, serializer: 'json' });
+    const rc = RedisConnection.connectSync({ url: server.url });
+    const r = RedisStore.open({ connection: rc, name, serializer: 'json' });
+    const raw = await rawClient(server);
+    try {
+      w.setValue('before');
+      expect(r.getValue()).toBe('before');
+      // Cut r's connection; write while it is down, so the invalidation is never delivered to it.
+      const list = await raw.clientList();
+      // The store connections are the ones with tracking on (flag t); the raw client has it off.
+      const victims = list.filter((c) => c.flags.includes('t'));
+      expect(victims.length).toBeGreaterThan(0);
+      for (const c of victims) await raw.clientKill({ filter: 'ID', id: Number(c.id) } as never);
+      w.setValue('after'); // w's connection was cut as well: it reconnects for this write
+      expect(r.getValue()).toBe('after');
+      expect(r.stats.requests).toBeGreaterThan(1);
+    } finally {
+      w.destroy();
+      r.close();
+      rc.closeSync();
+      await raw.close();
+    }
+  });
+
+  it('a restart without persistence loses the values, and every client reports it instead of serving its old copy', async () => {
+    const name = uniqueStoreName('restart');
+    const w = RedisStore.create({ url: server.url, name, serializer: 'json' });
+    const rc = await RedisConnection.connect({ url: server.url });
+    const r = await RedisStore.openAsync({ connection: rc, name, serializer: 'json' });
+    try {
+      w.setValue({ kept: 'in memory only' });
+      expect(r.getValue()).toEqual({ kept: 'in memory only' });
+      server = await restartRedis(server);
+      // Reconnected: the reader's copy is invalid, and the server has no value: an error, not the old copy.
+      const e1 = caught(() => r.getValue());
+      expect(e1.code).toBe('ERR_SHM_NOT_FOUND');
+      expect(e1.message).toMatch(/is gone from redis 127\.0\.0\.1:\d+: the server lost it/);
+      await expect(r.getValueAsync()).rejects.toMatchObject({ code: 'ERR_SHM_NOT_FOUND' });
+      // The writer is told too: its commit does not silently re-create a store with a new history.
+      expect(caught(() => w.setValue('x')).code).toBe('ERR_SHM_NOT_FOUND');
+      // Creating it again makes a new store: the old handles say so.
+      const again = RedisStore.create({ url: server.url, name, serializer: 'json' });
+      expect(again.created).toBe(true);
+      again.setValue('new life');
+      expect(caught(() => r.getValue()).message).toMatch(/destroyed and created again/);
+      const fresh = RedisStore.open({ connection: rc, name, serializer: 'json' });
+      expect(fresh.getValue()).toBe('new life');
+      fresh.close();
+      again.destroy();
+    } finally {
+      w.close();
+      r.close();
+      await rc.close();
+    }
+  });
+});
