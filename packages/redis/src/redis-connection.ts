@@ -175,6 +175,7 @@ export class RedisConnection {
     return c;
   }
 
+  /** True once close() ran or the worker ended. */
   get closed(): boolean {
     return this.#closed;
   }

@@ -398,11 +398,12 @@ export class RedisStore {
     return this.#o.maxValueSize;
   }
 
-  /** The serializer used by setValue/getValue, and the id recorded with what it writes. */
+  /** The serializer used by setValue/getValue. */
   get serializer(): Serializer {
     return this.#o.serializer;
   }
 
+  /** The id recorded with values written by setValue (pass it to store()/storeLocked() with bytes you encoded). */
   get serializerId(): number {
     return this.#sid;
   }

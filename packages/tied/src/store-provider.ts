@@ -10,7 +10,9 @@ import { Store as CoreStore, type StoreOptions as CoreStoreOptions } from '@shm/
 export interface StoreProvider {
   /** Names the backend in errors and debug() ('redis 127.0.0.1:6379'). */
   readonly name: string;
+  /** Opens an existing store (a ShmError with code ENOENT when there is none). */
   open(options: CoreStoreOptions): CoreStore;
+  /** Creates a store, or opens it unless `exclusive` (then EEXIST when it exists). */
   create(options: CoreStoreOptions): CoreStore;
 }
 
