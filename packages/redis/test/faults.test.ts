@@ -57,15 +57,20 @@ describe('server faults', () => {
     try {
       w.setValue('before');
       expect(r.getValue()).toBe('before');
-      // Cut r's connection; write while it is down, so the invalidation is never delivered to it.
-      const list = await raw.clientList();
-      // The store connections are the ones with tracking on (flag t); the raw client has it off.
-      const victims = list.filter((c) => c.flags.includes('t'));
-      expect(victims.length).toBeGreaterThan(0);
-      for (const c of victims) await raw.clientKill({ filter: 'ID', id: Number(c.id) } as never);
-      w.setValue('after'); // w's connection was cut as well: it reconnects for this write
+      // Cut the stores' connections (the ones with tracking on, flag t; the raw client has it off), and change the
+      // value behind their back at once: the invalidation of that write is sent to no one.
+      const tracking = async () => (await raw.clientList()).filter((c) => c.flags.includes('t'));
+      for (const c of await tracking()) await raw.clientKill({ filter: 'ID', id: Number(c.id) } as never);
+      const head = `shm:{${name}}`;
+      const serial = Number(await raw.hGet(head, 's'));
+      await raw.hSet(head, { s: String(serial + 1), v: '"after"', len: '7' });
+      // Once both stores are connected again, r's copy must be invalid: the next read fetches, no retry needed.
+      for (let i = 0; i < 200 && (await tracking()).length < 2; i++)
+        await new Promise((res) => setTimeout(res, 10));
+      expect(await tracking()).toHaveLength(2);
+      const requests = r.stats.requests;
       expect(r.getValue()).toBe('after');
-      expect(r.stats.requests).toBeGreaterThan(1);
+      expect(r.stats.requests).toBe(requests + 1);
     } finally {
       w.destroy();
       r.close();
