@@ -1,83 +1,90 @@
-// The worker thread of a RedisConnection: it owns the node-redis client (RESP3, CLIENT TRACKING ON NOLOOP), runs
-// every command, receives the server's invalidations and bumps the change word of each handle they concern, and
-// renews leases. The calling thread either awaits a reply (async calls) or blocks on Atomics.wait until it comes
-// (sync calls). Nothing here decodes values: it moves bytes.
-import { createHash, randomBytes } from 'node:crypto';
+// The worker thread of a RedisConnection. It owns the connection that receives the server's invalidations (RESP3,
+// CLIENT TRACKING ON NOLOOP, the default mode) and keeps the head of every store open in this thread tracked:
+// after each invalidation (which drops the key from the server's tracking table), after each of its own commits
+// (which drops it too, even under NOLOOP) and after each reconnect, it reads the head again with a plain HMGET and
+// publishes the serial it read in the handle's words. So a copy read on any connection of this process, including
+// the calling thread's own one, can be checked against it without a command. It also runs the synchronous calls
+// (the caller waits on Atomics.wait over the channel's SharedArrayBuffer), the waits, the locks and their renewals.
+// Nothing here decodes values: it moves bytes.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type MessagePort, workerData } from 'node:worker_threads';
-import { createClient, RESP_TYPES } from 'redis';
+import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { createClient } from 'redis';
+import { type CommitOutcome, Engine, EngineError, num, str, wire } from './engine.js';
 import {
   type CommitReply,
   CTL_HEARTBEAT,
   CTL_READY,
   CTL_REPLIES,
+  type HandleInfo,
   HEARTBEAT_MS,
+  OP_COMMIT,
+  OP_LOCK,
+  OP_PING,
+  OP_READ,
+  OP_UNLOCK,
   type ReadReply,
   type Reply,
   type Request,
+  S_A,
+  S_BULK,
+  S_CERTAIN,
+  S_DATA_CAPACITY,
+  S_DATA_OFFSET,
+  S_F_OFFSET,
+  S_F_SLOTS,
+  S_HASVALUE,
+  S_HEADER_WORDS,
+  S_HID,
+  S_LEN,
+  S_OP,
+  S_REP,
+  S_REQ,
+  S_SID,
+  S_STATUS,
+  S_TAG,
+  storeSerialWord,
   W_CHANGE,
   W_EPOCH,
   W_LEASE_LOST,
-  type WireError,
+  W_TRACKED,
   type WireValue,
   type WorkerInit,
 } from './protocol.js';
-import { SCRIPTS, type ScriptName } from './scripts.js';
 
 const init = workerData as WorkerInit;
 const ctl = new Int32Array(init.ctl);
 const LABEL = init.label;
-const TIMEOUT = init.timeoutMs;
-const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
-const SHA = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([k, src]) => [k, createHash('sha1').update(src).digest('hex')]),
-) as Record<ScriptName, string>;
 
 /** A store handle the calling thread opened. */
-interface Handle {
-  hid: number;
-  name: string;
-  head: string;
-  lock: string;
-  readers: string;
-  parts: string;
-  /** The store's creation id: a head with another id (or none) means the value this handle knew is gone. */
-  id: string;
+interface Handle extends HandleInfo {
   words: Int32Array;
-  holder: string;
+  head$: Head;
   /** The exclusive lease this handle holds (its fencing token) and the timer that renews it. */
-  exclusive?: { token: string; timer: NodeJS.Timeout };
-  shared?: { timer: NodeJS.Timeout };
+  exclusive?: { token: string; timer: NodeJS.Timeout } | undefined;
+  shared?: { timer: NodeJS.Timeout } | undefined;
   leaseMs: number;
 }
 
+/** A head key some handles of this thread have open, and the state of this connection's tracking of it. */
+interface Head {
+  key: string;
+  handles: Set<Handle>;
+  /** Bumped on everything that ends the tracking or changes the value: a re-read sent before is void. */
+  gen: number;
+  /** A re-read is in flight. */
+  busy: boolean;
+  /** Resolve when the next re-read confirmed (or failed). */
+  settled: (() => void)[];
+}
+
 const handles = new Map<number, Handle>();
-/** Every key the worker cares about -> the handles that care (head, lock and readers keys). */
-const byKey = new Map<string, Set<Handle>>();
+const heads = new Map<string, Head>();
 /** Wake-ups for waiters on a key (a change of the head, a release of the lock). */
 const waiters = new Map<string, Set<() => void>>();
 let nextHid = 1;
 let connected = false;
 let everConnected = false;
-
-class WorkerError extends Error {
-  code: string;
-  target: string | undefined;
-  errno: number | undefined;
-  syscall: string | undefined;
-  constructor(
-    code: string,
-    message: string,
-    extra: { target?: string; errno?: number; syscall?: string } = {},
-  ) {
-    super(message);
-    this.name = 'ShmError';
-    this.code = code;
-    this.target = extra.target ?? LABEL;
-    this.errno = extra.errno;
-    this.syscall = extra.syscall;
-  }
-}
 
 // ------------------------------------------------------------------ the connection
 
@@ -92,37 +99,101 @@ const client = createClient({
       everConnected ? Math.min(50 * retries, 500) : cause,
   },
 });
+const engine = new Engine(client, LABEL, init.timeoutMs, () => connected);
 
 client.on('invalidate', (key: Buffer | string | null) => {
   if (key === null) {
-    invalidateAll();
+    changedAll();
     return;
   }
-  touch(String(key));
+  const k = String(key);
+  const head = heads.get(k);
+  if (head) {
+    changed(head);
+    retrack(head);
+  }
+  wake(k);
 });
 client.on('error', () => {
-  // node-redis reconnects by itself; every copy is suspect until it is read again from the server.
-  if (connected) invalidateAll();
+  // node-redis reconnects by itself; every copy is suspect until its head is tracked and read again.
+  if (connected) changedAll();
   connected = false;
 });
 client.on('ready', () => {
+  const again = everConnected;
   connected = true;
-  if (everConnected) for (const h of handles.values()) Atomics.add(h.words, W_EPOCH, 1);
   everConnected = true;
-  invalidateAll();
-  // The handshake turned tracking on; NOLOOP keeps a writer tracked without telling it about its own writes.
-  client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'NOLOOP']).catch(() => {});
+  if (!again) return; // the first connection: set up below
+  for (const h of handles.values()) Atomics.add(h.words, W_EPOCH, 1);
+  // The handshake turned tracking on; NOLOOP keeps this connection from being told about its own writes. Then
+  // every head is read again, which tracks it on this connection once more.
+  engine.command(['CLIENT', 'TRACKING', 'ON', 'NOLOOP']).catch(() => {});
+  changedAll();
 });
 
-/** A key changed on the server: bump the words of the handles that cache it and wake its waiters. */
-function touch(key: string, except?: Handle) {
-  const hs = byKey.get(key);
-  if (hs) {
-    for (const h of hs) {
-      if (h === except) continue;
-      if (key === h.head) Atomics.add(h.words, W_CHANGE, 1);
-    }
+/** The head changed or this connection stopped tracking it: copies of it are no longer current. */
+function changed(head: Head, except?: Handle) {
+  head.gen++;
+  for (const h of head.handles) {
+    Atomics.store(h.words, W_TRACKED, -1);
+    if (h !== except) Atomics.add(h.words, W_CHANGE, 1);
   }
+}
+
+function changedAll() {
+  for (const head of heads.values()) {
+    changed(head);
+    retrack(head);
+  }
+  for (const key of [...waiters.keys()]) wake(key);
+}
+
+/**
+ * Marks the head tracked as of `gen` with the serial read then (when nothing changed it since), so every copy of
+ * that serial is current again.
+ */
+function confirm(head: Head, gen: number, r: Buffer[] | null) {
+  if (head.gen !== gen || !Array.isArray(r)) return false;
+  const id = str(r[0]);
+  const serial = num(r[1]);
+  for (const h of head.handles) {
+    storeSerialWord(h.words, id === h.id && Number.isSafeInteger(serial) && serial >= 0 ? serial : -1);
+    Atomics.store(h.words, W_TRACKED, Atomics.load(h.words, W_CHANGE));
+  }
+  return true;
+}
+
+/** Reads the head again with a plain HMGET: the server tracks it for this connection from then on. */
+function retrack(head: Head): Promise<void> {
+  const done = new Promise<void>((resolve) => head.settled.push(resolve));
+  if (head.busy || !connected || !heads.has(head.key)) {
+    if (!heads.has(head.key)) settle(head);
+    return done;
+  }
+  head.busy = true;
+  const gen = head.gen;
+  engine.command<Buffer[]>(['HMGET', head.key, 'id', 's']).then(
+    (r) => {
+      head.busy = false;
+      if (confirm(head, gen, r)) settle(head);
+      else retrack(head);
+    },
+    () => {
+      head.busy = false;
+      // The connection is in trouble: the reconnect reads every head again.
+      settle(head);
+    },
+  );
+  return done;
+}
+
+function settle(head: Head) {
+  const s = head.settled.splice(0);
+  for (const f of s) f();
+}
+
+/** Wakes the waiters on `key`. */
+function wake(key: string) {
   const ws = waiters.get(key);
   if (ws) {
     waiters.delete(key);
@@ -130,12 +201,7 @@ function touch(key: string, except?: Handle) {
   }
 }
 
-function invalidateAll() {
-  for (const h of handles.values()) Atomics.add(h.words, W_CHANGE, 1);
-  for (const key of [...waiters.keys()]) touch(key);
-}
-
-/** Resolves when `key` changes (pushed by the server, or by this connection's own writes), or after `ms`. */
+/** Resolves when one of `keys` changes (pushed by the server, or by this connection's own writes), or after `ms`. */
 function changeOf(keys: string[], ms: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
@@ -152,88 +218,19 @@ function changeOf(keys: string[], ms: number): Promise<void> {
   });
 }
 
-function describe(args: readonly (string | Buffer)[]): string {
-  const name = String(args[0]);
-  if (name === 'EVALSHA' || name === 'EVAL') {
-    const script = Object.entries(SHA).find(([, sha]) => sha === String(args[1]))?.[0];
-    return `${name} (${script ?? 'script'}) ${String(args[3] ?? '')}`;
-  }
-  return `${name} ${args.length > 1 ? String(args[1]).slice(0, 200) : ''}`.trim();
-}
-
-/** One command, with the connection's timeout; errors become ShmErrors naming the server and the command. */
-async function command<T = any>(args: (string | Buffer)[], timeoutMs = TIMEOUT): Promise<T> {
-  try {
-    return (await client.sendCommand(args, {
-      typeMapping: BUFFERS,
-      timeout: timeoutMs,
-      rejectInFlight: true,
-    })) as T;
-  } catch (e) {
-    throw translate(e, describe(args), timeoutMs);
-  }
-}
-
-function translate(e: unknown, what: string, timeoutMs: number): WorkerError {
-  if (e instanceof WorkerError) return e;
-  const err = e as Error & { code?: string; errno?: number };
-  const name = err?.name ?? '';
-  const msg = err?.message ?? String(e);
-  if (/Timeout/i.test(name) || /timed? ?out/i.test(msg)) {
-    return new WorkerError(
-      'ERR_SHM_TIMEOUT',
-      `${LABEL} did not answer ${what} within ${timeoutMs} ms${connected ? '' : ' (the connection is down)'} (a write may have been applied anyway)`,
-    );
-  }
-  if (/closed|ClientClosed|disconnect/i.test(name + msg) || !connected) {
-    return new WorkerError('ERR_SHM_UNREACHABLE', `${LABEL} is unreachable (${what}): ${msg}`);
-  }
-  return new WorkerError('ERR_SHM_REDIS', `${LABEL} refused ${what}: ${msg}`);
-}
-
-/** Runs a script by SHA, loading it when the server does not know it (after a restart, or the first time). */
-async function script<T = any>(name: ScriptName, keys: string[], argv: (string | Buffer)[]): Promise<T> {
-  const tail = [String(keys.length), ...keys, ...argv];
-  try {
-    return await command<T>(['EVALSHA', SHA[name], ...tail]);
-  } catch (e) {
-    if (!(e instanceof WorkerError) || !/NOSCRIPT/.test(e.message)) throw e;
-    return command<T>(['EVAL', SCRIPTS[name], ...tail]);
-  }
-}
-
-const str = (x: unknown) => (x === null || x === undefined ? '' : String(x));
-const num = (x: unknown) => Number(str(x));
-
 // ------------------------------------------------------------------ operations
 
 function handleOf(hid: number): Handle {
   const h = handles.get(hid);
-  if (!h) throw new WorkerError('ERR_SHM_CLOSED', `store handle ${hid} is closed`);
+  if (!h) throw new EngineError('ERR_SHM_CLOSED', `store handle ${hid} is closed`, { target: LABEL });
   return h;
 }
 
-function lostError(h: Handle, why: 'missing' | 'replaced'): WorkerError {
-  return new WorkerError(
-    'ERR_SHM_NOT_FOUND',
-    why === 'missing'
-      ? `Store '${h.name}' is gone from ${LABEL}: the server lost it (restarted without persistence, flushed or evicted it) or another process destroyed it; its last value is not served from a stale copy`
-      : `Store '${h.name}' on ${LABEL} was destroyed and created again by another process since this handle opened it; open it again to use the new one`,
-    { target: h.name },
-  );
-}
-
-function remember(key: string, h: Handle) {
-  let s = byKey.get(key);
-  if (!s) byKey.set(key, (s = new Set()));
-  s.add(h);
-}
-
 function forget(h: Handle) {
-  for (const k of [h.head, h.lock, h.readers]) {
-    const s = byKey.get(k);
-    s?.delete(h);
-    if (s?.size === 0) byKey.delete(k);
+  h.head$.handles.delete(h);
+  if (h.head$.handles.size === 0) {
+    heads.delete(h.head$.key);
+    settle(h.head$);
   }
   handles.delete(h.hid);
 }
@@ -245,23 +242,24 @@ async function open(a: {
   exclusive: boolean;
   words: SharedArrayBuffer;
   leaseMs: number;
-}) {
+  partSize: number;
+}): Promise<HandleInfo> {
   const base = `${a.prefix}{${a.name}}`;
-  const r = await script<Buffer[]>(
+  const r = await engine.script<Buffer[]>(
     'OPEN',
     [base],
     [a.create ? '1' : '0', a.exclusive ? '1' : '0', randomBytes(8).toString('hex')],
   );
   const st = num(r[0]);
   if (st === 0) {
-    throw new WorkerError(
+    throw new EngineError(
       'ERR_SHM_NOT_FOUND',
       `No store '${a.name}' on ${LABEL} (pass create: true, or RedisStore.create(), to make it)`,
       { target: a.name },
     );
   }
   if (st === 3) {
-    throw new WorkerError(
+    throw new EngineError(
       'ERR_SHM_EXISTS',
       `Store '${a.name}' already exists on ${LABEL} (exclusive create)`,
       {
@@ -269,6 +267,14 @@ async function open(a: {
       },
     );
   }
+  let head = heads.get(base);
+  if (!head) {
+    head = { key: base, handles: new Set(), gen: 0, busy: false, settled: [] };
+    heads.set(base, head);
+  }
+  const words = new Int32Array(a.words);
+  Atomics.store(words, W_TRACKED, -1);
+  storeSerialWord(words, -1);
   const h: Handle = {
     hid: nextHid++,
     name: a.name,
@@ -277,151 +283,106 @@ async function open(a: {
     readers: `${base}:readers`,
     parts: `${base}:p:`,
     id: str(r[1]),
-    words: new Int32Array(a.words),
     holder: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`,
+    partSize: a.partSize,
+    created: st === 2,
+    words,
+    head$: head,
     leaseMs: a.leaseMs,
   };
   handles.set(h.hid, h);
-  remember(h.head, h);
-  remember(h.lock, h);
-  remember(h.readers, h);
-  return { hid: h.hid, created: st === 2, id: h.id };
-}
-
-/** The value described by a READ/COMMIT reply tail {s, z, n, g, len, v}, its parts fetched if it has any. */
-async function wireValue(h: Handle, t: Buffer[]): Promise<WireValue | undefined> {
-  const serial = num(t[0]);
-  const sid = num(t[1]);
-  const n = num(t[2]);
-  const len = num(t[4]);
-  if (!Number.isSafeInteger(serial) || !Number.isSafeInteger(n) || n < 0 || !Number.isSafeInteger(len)) {
-    throw new WorkerError('ERR_SHM_BAD_FORMAT', `Store '${h.name}' on ${LABEL} has a corrupt head`, {
-      target: h.name,
-    });
-  }
-  if (n === 0) {
-    const v = (t[5] as Buffer | undefined) ?? Buffer.alloc(0);
-    if (v.byteLength !== len) {
-      throw new WorkerError(
-        'ERR_SHM_BAD_FORMAT',
-        `Store '${h.name}' on ${LABEL} is corrupt: its head says ${len} bytes and holds ${v.byteLength}`,
-        { target: h.name },
-      );
-    }
-    return { serial, sid, bytes: v };
-  }
-  const gen = str(t[3]);
-  const parts = await Promise.all(
-    Array.from({ length: n }, (_, i) => command<Buffer | null>(['GET', `${h.parts}${gen}:${i}`])),
-  );
-  // A commit after the head was read removed this generation: the caller reads again.
-  if (parts.some((p) => p === null)) return undefined;
-  const out = Buffer.allocUnsafe(len);
-  let off = 0;
-  for (const p of parts as Buffer[]) {
-    if (off + p.byteLength > len) break;
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  if (off !== len || parts.reduce((s, p) => s + p!.byteLength, 0) !== len) {
-    throw new WorkerError(
-      'ERR_SHM_BAD_FORMAT',
-      `Store '${h.name}' on ${LABEL} is corrupt: its ${n} parts do not hold the ${len} bytes its head says`,
-      { target: h.name },
-    );
-  }
-  return { serial, sid, bytes: out };
+  head.handles.add(h);
+  // Tracked from here on (and its serial known), so the first read can be kept as a current copy.
+  head.gen++;
+  await retrack(head);
+  const { words: _w, head$: _h, exclusive: _e, shared: _s, leaseMs: _l, ...info } = h;
+  return info;
 }
 
 async function read(a: { hid: number; known: number }): Promise<ReadReply> {
   const h = handleOf(a.hid);
   for (;;) {
     const tag = Atomics.load(h.words, W_CHANGE);
-    const r = await script<Buffer[]>('READ', [h.head], [h.id, String(a.known)]);
-    const st = num(r[0]);
-    if (st === 0) throw lostError(h, 'missing');
-    if (st === 1) throw lostError(h, 'replaced');
-    const certain = Atomics.load(h.words, W_CHANGE) === tag;
-    if (st === 2) return { serial: num(r[1]), tag, certain };
-    const value = await wireValue(h, r.slice(1));
-    if (value) return { serial: value.serial, value, tag, certain };
+    const tracked = Atomics.load(h.words, W_TRACKED) === tag;
+    const r = await engine.read(h, a.known);
+    if (!r) continue;
+    const certain = tracked && Atomics.load(h.words, W_CHANGE) === tag;
+    return { serial: r.serial, value: r.value, tag, certain };
   }
 }
 
-/** Commits bytes, split into parts of at most `partSize` bytes when larger. Waits while another holds the lock. */
+/**
+ * Commits bytes, split into parts of at most the handle's part size when larger. Waits while another holds the
+ * lock. Each attempt is sent with a plain HMGET of the head right after it: the commit drops the head from this
+ * connection's tracking (a write does, for the writer too), the HMGET tracks it again, and its serial says whether
+ * anyone wrote between the two (then the copy is not current).
+ */
 async function commit(a: {
   hid: number;
   bytes: Uint8Array;
   sid: number;
   expect: number;
   token: string;
-  partSize: number;
+  parts?: { n: number; gen: string };
 }): Promise<CommitReply> {
   const h = handleOf(a.hid);
   const bytes = Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength);
-  let n = 0;
-  let gen = '';
-  if (bytes.byteLength > a.partSize) {
-    gen = randomBytes(8).toString('hex');
-    n = Math.ceil(bytes.byteLength / a.partSize);
-    // Written first, expiring in an hour: a writer that dies before the commit leaves nothing behind for good.
-    await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        command([
-          'SET',
-          `${h.parts}${gen}:${i}`,
-          bytes.subarray(i * a.partSize, Math.min(bytes.byteLength, (i + 1) * a.partSize)),
-          'PX',
-          '3600000',
-        ]),
-      ),
-    );
-  }
+  const parts = a.parts ?? (await engine.writeParts(h, bytes));
+  const head = h.head$;
   for (;;) {
     const tag = Atomics.load(h.words, W_CHANGE);
-    const r = await script<Buffer[]>(
-      'COMMIT',
-      [h.head, h.lock, h.readers],
-      [
-        h.id,
-        a.expect >= 0 ? String(a.expect) : '',
-        a.token,
-        h.holder,
-        String(a.sid),
-        String(n),
-        gen,
-        String(bytes.byteLength),
-        n === 0 ? bytes : '',
-        h.parts,
-      ],
-    );
-    const st = num(r[0]);
-    if (st === 0) throw lostError(h, 'missing');
-    if (st === 1) throw lostError(h, 'replaced');
-    if (st === 4) {
-      throw new WorkerError(
-        'ERR_SHM_LEASE_EXPIRED',
-        `Commit to '${h.name}' refused by ${LABEL}: fencing token ${a.token} is stale (its lease ended${
-          str(r[1]) && str(r[1]) !== a.token ? `; the lock's current token is ${str(r[1])}` : ''
-        }); nothing was written`,
-        { target: h.name },
+    // Until the HMGET's answer, this connection may not be tracking the head: no copy is certain meanwhile.
+    head.gen++;
+    for (const x of head.handles) Atomics.store(x.words, W_TRACKED, -1);
+    const gen = head.gen;
+    let r: Buffer[];
+    let t: Buffer[];
+    try {
+      [r, t] = await engine.scriptThen<Buffer[], Buffer[]>(
+        'COMMIT',
+        [h.head, h.lock, h.readers],
+        engine.commitArgs(h, bytes, a.sid, a.expect, a.token, parts),
+        ['HMGET', h.head, 'id', 's'],
       );
+    } catch (e) {
+      // What the server did is unknown (a timeout may have applied the write): nothing is current.
+      changed(head);
+      retrack(head);
+      throw e;
     }
-    if (st === 5) {
+    let out: CommitOutcome | undefined;
+    let err: unknown;
+    try {
+      out = await engine.commitOutcome(h, r, a.token);
+    } catch (e) {
+      err = e;
+    }
+    if (out?.kind === 'committed') {
+      // Our own write: NOLOOP keeps it from invalidating us, so the other handles of this thread are told here;
+      // and if someone wrote between our commit and the HMGET (unseen: we were not tracking), ours is not current.
+      for (const x of head.handles) if (x !== h) Atomics.add(x.words, W_CHANGE, 1);
+      if (!serialIs(t, out.serial)) Atomics.add(h.words, W_CHANGE, 1);
+      wake(h.head);
+    }
+    if (!confirm(head, gen, t)) retrack(head);
+    if (err !== undefined || !out) throw err;
+    if (out.kind === 'busy') {
       // Another holder has the lock: wait for its release (pushed by tracking) or the end of its lease.
-      await changeOf([h.lock, h.readers], num(r[1]) + 5);
+      await changeOf([h.lock, h.readers], out.ms + 5);
       continue;
     }
-    const certain = Atomics.load(h.words, W_CHANGE) === tag;
-    if (st === 6) {
-      const current = await wireValue(h, r.slice(1));
-      if (!current) continue; // overtaken while reading the parts: try again (the serial decides)
-      return { serial: 0, current, tag, certain };
+    const unchanged = Atomics.load(h.words, W_CHANGE) === tag;
+    if (out.kind === 'conflict') {
+      if (!out.current) continue; // overtaken while reading the parts: try again (the serial decides)
+      return { serial: 0, current: out.current, tag, certain: unchanged && serialIs(t, out.current.serial) };
     }
-    // Our own commit: NOLOOP keeps it from invalidating us, so the other handles on this connection are told here.
-    touch(h.head, h);
-    return { serial: num(r[1]), tag, certain };
+    // Certain when the HMGET right after saw our serial (no one wrote between) and nothing changed since.
+    return { serial: out.serial, tag, certain: unchanged && serialIs(t, out.serial) };
   }
+}
+
+function serialIs(t: Buffer[] | null, serial: number): boolean {
+  return Array.isArray(t) && num(t[1]) === serial;
 }
 
 function renewEvery(h: Handle, mode: 'exclusive' | 'shared'): NodeJS.Timeout {
@@ -431,8 +392,8 @@ function renewEvery(h: Handle, mode: 'exclusive' | 'shared'): NodeJS.Timeout {
       if (!lease) return;
       const p =
         mode === 'exclusive'
-          ? script('RENEW_EXCLUSIVE', [h.lock], [h.holder, h.exclusive!.token, String(h.leaseMs)])
-          : script('RENEW_SHARED', [h.readers], [h.holder, String(h.leaseMs)]);
+          ? engine.script('RENEW_EXCLUSIVE', [h.lock], [h.holder, h.exclusive!.token, String(h.leaseMs)])
+          : engine.script('RENEW_SHARED', [h.readers], [h.holder, String(h.leaseMs)]);
       p.then(
         (ok) => {
           if (num(ok) === 0) leaseLost(h, mode);
@@ -460,8 +421,8 @@ async function lock(a: { hid: number; mode: 'exclusive' | 'shared'; timeoutMs: n
   for (;;) {
     const r =
       a.mode === 'exclusive'
-        ? await script<Buffer[]>('LOCK_EXCLUSIVE', [h.lock, h.readers], [h.holder, String(h.leaseMs)])
-        : await script<Buffer[]>('LOCK_SHARED', [h.lock, h.readers], [h.holder, String(h.leaseMs)]);
+        ? await engine.script<Buffer[]>('LOCK_EXCLUSIVE', [h.lock, h.readers], [h.holder, String(h.leaseMs)])
+        : await engine.script<Buffer[]>('LOCK_SHARED', [h.lock, h.readers], [h.holder, String(h.leaseMs)]);
     const st = num(r[0]);
     if (st !== 0) {
       Atomics.store(h.words, W_LEASE_LOST, 0);
@@ -483,16 +444,16 @@ async function unlock(a: { hid: number; mode: 'exclusive' | 'shared' }) {
     if (!lease) return { ok: false };
     clearInterval(lease.timer);
     h.exclusive = undefined;
-    ok = num(await script('UNLOCK_EXCLUSIVE', [h.lock], [h.holder, lease.token]));
+    ok = num(await engine.script('UNLOCK_EXCLUSIVE', [h.lock], [h.holder, lease.token]));
   } else {
     const lease = h.shared;
     if (!lease) return { ok: false };
     clearInterval(lease.timer);
     h.shared = undefined;
-    ok = num(await script('UNLOCK_SHARED', [h.lock, h.readers], [h.holder]));
+    ok = num(await engine.script('UNLOCK_SHARED', [h.lock, h.readers], [h.holder]));
   }
   // NOLOOP: our release does not come back to us as an invalidation; wake this connection's waiters here.
-  touch(h.lock, h);
+  wake(h.lock);
   return { ok: ok === 1 };
 }
 
@@ -502,22 +463,23 @@ async function waitChange(a: { hid: number; serial: number; timeoutMs: number })
   const deadline = a.timeoutMs < 0 ? Number.POSITIVE_INFINITY : performance.now() + a.timeoutMs;
   for (;;) {
     // Registered before the read: a change between the read and the wait still wakes us.
-    const changed = changeOf([h.head], Math.max(1, Math.min(deadline - performance.now(), 2 ** 31 - 1)));
-    const r = await script<Buffer[]>('READ', [h.head], [h.id, String(a.serial)]);
+    const changedNow = changeOf([h.head], Math.max(1, Math.min(deadline - performance.now(), 2 ** 31 - 1)));
+    const r = await engine.script<Buffer[]>('READ', [h.head], [h.id, String(a.serial)]);
     const st = num(r[0]);
-    if (st === 0) throw lostError(h, 'missing');
-    if (st === 1) throw lostError(h, 'replaced');
+    if (st === 0) throw engine.lostError(h, 'missing');
+    if (st === 1) throw engine.lostError(h, 'replaced');
     if (st === 3) return { serial: num(r[1]) };
     if (performance.now() >= deadline) return { serial: a.serial };
-    await changed;
+    await changedNow;
   }
 }
 
 async function destroy(a: { hid: number }) {
   const h = handleOf(a.hid);
   await releaseAll(h);
-  await script('DESTROY', [h.head, h.lock, h.readers], [h.id, h.parts]);
-  touch(h.head, h);
+  await engine.script('DESTROY', [h.head, h.lock, h.readers], [h.id, h.parts]);
+  changed(h.head$, h);
+  wake(h.head);
   forget(h);
   return {};
 }
@@ -536,7 +498,7 @@ async function closeHandle(a: { hid: number }) {
 }
 
 async function info() {
-  const text = String(await command(['INFO', 'server']));
+  const text = String(await engine.command(['INFO', 'server']));
   return {
     runId: /run_id:(\w+)/.exec(text)?.[1] ?? '',
     version: /redis_version:([\w.]+)/.exec(text)?.[1] ?? '',
@@ -559,27 +521,142 @@ const OPS: Record<string, (a: any) => Promise<unknown>> = {
   info,
 };
 
-// ------------------------------------------------------------------ the message loop
+// ------------------------------------------------------------------ the channel of synchronous calls
 
-function wire(e: unknown): WireError {
-  if (e instanceof WorkerError) {
-    return {
-      name: e.name,
-      message: e.message,
-      code: e.code,
-      ...(e.target !== undefined ? { target: e.target } : {}),
-      ...(e.errno !== undefined ? { errno: e.errno, syscall: e.syscall ?? '' } : {}),
-    };
+const sh = new Int32Array(init.sync, 0, S_HEADER_WORDS);
+const sf = new Float64Array(init.sync, S_F_OFFSET, S_F_SLOTS);
+const sdata = new Uint8Array(init.sync, S_DATA_OFFSET, S_DATA_CAPACITY);
+const bulk = init.bulkPort;
+
+/** Bytes of the request: in the data area, or (too large for it) in the bulk message posted before it. */
+function requestBytes(): Uint8Array {
+  const len = Atomics.load(sh, S_LEN);
+  if (Atomics.load(sh, S_BULK) === 1) {
+    const m = receiveMessageOnPort(bulk)?.message as Uint8Array | undefined;
+    if (!m || m.byteLength !== len) {
+      throw new EngineError('ERR_SHM_REDIS', 'the bytes of a synchronous call did not arrive', {
+        target: LABEL,
+      });
+    }
+    return m;
   }
-  const err = e as Error;
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(e), code: 'ERR_SHM_REDIS' };
+  return Buffer.from(init.sync, S_DATA_OFFSET, len);
 }
+
+/** Puts reply bytes in the data area, or in a bulk message when they do not fit. */
+function replyBytes(b: Uint8Array) {
+  Atomics.store(sh, S_LEN, b.byteLength);
+  if (b.byteLength <= S_DATA_CAPACITY) {
+    sdata.set(b);
+    Atomics.store(sh, S_BULK, 0);
+  } else {
+    bulk.postMessage(b);
+    Atomics.store(sh, S_BULK, 1);
+  }
+}
+
+function replyValue(v: WireValue | undefined) {
+  if (!v) {
+    Atomics.store(sh, S_HASVALUE, 0);
+    Atomics.store(sh, S_LEN, 0);
+    return;
+  }
+  Atomics.store(sh, S_HASVALUE, 1);
+  Atomics.store(sh, S_SID, v.sid);
+  sf[1] = v.serial;
+  replyBytes(v.bytes);
+}
+
+const encoder = new TextEncoder();
+
+async function serveSync(): Promise<void> {
+  const op = Atomics.load(sh, S_OP);
+  try {
+    switch (op) {
+      case OP_PING:
+        break;
+      case OP_READ: {
+        const r = await read({ hid: Atomics.load(sh, S_HID), known: sf[0]! });
+        sf[0] = r.serial;
+        Atomics.store(sh, S_TAG, r.tag);
+        Atomics.store(sh, S_CERTAIN, r.certain ? 1 : 0);
+        replyValue(r.value);
+        break;
+      }
+      case OP_COMMIT: {
+        const token = sf[1]!;
+        const r = await commit({
+          hid: Atomics.load(sh, S_HID),
+          bytes: requestBytes(),
+          sid: Atomics.load(sh, S_SID) >>> 0,
+          expect: sf[0]!,
+          token: token >= 0 ? String(token) : '',
+        });
+        sf[0] = r.serial;
+        Atomics.store(sh, S_TAG, r.tag);
+        Atomics.store(sh, S_CERTAIN, r.certain ? 1 : 0);
+        replyValue(r.current);
+        break;
+      }
+      case OP_LOCK: {
+        const r = await lock({
+          hid: Atomics.load(sh, S_HID),
+          mode: Atomics.load(sh, S_A) === 0 ? 'exclusive' : 'shared',
+          timeoutMs: sf[0]!,
+        });
+        Atomics.store(sh, S_A, r.status);
+        sf[0] = r.token === '' ? -1 : Number(r.token);
+        break;
+      }
+      case OP_UNLOCK: {
+        const r = await unlock({
+          hid: Atomics.load(sh, S_HID),
+          mode: Atomics.load(sh, S_A) === 0 ? 'exclusive' : 'shared',
+        });
+        Atomics.store(sh, S_A, r.ok ? 1 : 0);
+        break;
+      }
+      default:
+        throw new EngineError('ERR_SHM_NOT_SUPPORTED', `unknown synchronous operation ${op}`, {
+          target: LABEL,
+        });
+    }
+    Atomics.store(sh, S_STATUS, 0);
+  } catch (e) {
+    const b = encoder.encode(JSON.stringify(wire(e)));
+    Atomics.store(sh, S_STATUS, 1);
+    replyBytes(b);
+  }
+}
+
+/** Atomics.waitAsync (Node >= 16; typed in lib es2024, which this package does not target). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string };
+  }
+).waitAsync;
+
+async function syncLoop() {
+  let seen = Atomics.load(sh, S_REQ);
+  for (;;) {
+    const w = waitAsync(sh, S_REQ, seen);
+    if (w.async) await w.value;
+    const req = Atomics.load(sh, S_REQ);
+    if (req === seen) continue;
+    seen = req;
+    await serveSync();
+    Atomics.store(sh, S_REP, req);
+    Atomics.notify(sh, S_REP);
+  }
+}
+
+// ------------------------------------------------------------------ the message loop
 
 async function serve(port: MessagePort, req: Request) {
   let reply: Reply;
   try {
     const op = OPS[req.op];
-    if (!op) throw new WorkerError('ERR_SHM_NOT_SUPPORTED', `unknown operation ${req.op}`);
+    if (!op) throw new EngineError('ERR_SHM_NOT_SUPPORTED', `unknown operation ${req.op}`, { target: LABEL });
     reply = { id: req.id, ok: true, r: await op(req.a) };
   } catch (e) {
     reply = { id: req.id, ok: false, e: wire(e) };
@@ -609,23 +686,28 @@ async function shutdown(req: Request) {
   init.asyncPort.postMessage({ id: req.id, ok: true, r: {} } satisfies Reply);
   init.syncPort.close();
   init.asyncPort.close();
+  bulk.close();
 }
 
 try {
   await client.connect();
-  await client.sendCommand(['CLIENT', 'TRACKING', 'ON', 'NOLOOP']);
+  await engine.command(['CLIENT', 'TRACKING', 'ON', 'NOLOOP']);
   Atomics.store(ctl, CTL_READY, 1);
   init.asyncPort.postMessage({ id: 0, ok: true, r: {} } satisfies Reply);
+  void syncLoop();
 } catch (e) {
   const err = e as Error & { code?: string; errno?: number };
   const code = err.code ?? /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.exec(err.message)?.[0];
   const we =
     code && /^E[A-Z]+$/.test(code)
-      ? new WorkerError(code, `Cannot connect to ${LABEL}: ${err.message}`, {
+      ? new EngineError(code, `Cannot connect to ${LABEL}: ${err.message}`, {
           errno: typeof err.errno === 'number' ? Math.abs(err.errno) : 0,
           syscall: 'connect',
+          target: LABEL,
         })
-      : new WorkerError('ERR_SHM_UNREACHABLE', `Cannot connect to ${LABEL}: ${err.message}`);
+      : new EngineError('ERR_SHM_UNREACHABLE', `Cannot connect to ${LABEL}: ${err.message}`, {
+          target: LABEL,
+        });
   Atomics.store(ctl, CTL_READY, -1);
   init.asyncPort.postMessage({ id: 0, ok: false, e: wire(we) } satisfies Reply);
   client.destroy();

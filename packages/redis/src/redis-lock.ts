@@ -65,12 +65,8 @@ export class RedisLock {
       return LockStatus.Acquired;
     }
     if (this.#shared > 0) throw this.#upgradeError();
-    const r = this.#conn.callSync<{ status: LockStatus; token: string }>('lock', {
-      hid: this.#hid(),
-      mode: 'exclusive',
-      timeoutMs: timeoutMs ?? -1,
-    });
-    return this.#tookExclusive(r);
+    const r = this.#conn.lockSync(this.#hid(), 'exclusive', timeoutMs ?? -1);
+    return this.#tookExclusive({ status: r.status as LockStatus, token: String(r.serial) });
   }
 
   /** lock() that waits without blocking the event loop. */
@@ -114,7 +110,7 @@ export class RedisLock {
     if (this.#exclusive === 0) throw this.#notHeld('exclusive');
     if (--this.#exclusive > 0) return true;
     this.#token = undefined;
-    return this.#conn.callSync<{ ok: boolean }>('unlock', { hid: this.#hid(), mode: 'exclusive' }).ok;
+    return this.#conn.unlockSync(this.#hid(), 'exclusive').status === 1;
   }
 
   /** unlock() without blocking the event loop. */
@@ -132,13 +128,9 @@ export class RedisLock {
       this.#shared++;
       return LockStatus.Acquired;
     }
-    const r = this.#conn.callSync<{ status: LockStatus }>('lock', {
-      hid: this.#hid(),
-      mode: 'shared',
-      timeoutMs: timeoutMs ?? -1,
-    });
-    if (r.status !== LockStatus.WouldBlock) this.#shared++;
-    return r.status;
+    const status = this.#conn.lockSync(this.#hid(), 'shared', timeoutMs ?? -1).status as LockStatus;
+    if (status !== LockStatus.WouldBlock) this.#shared++;
+    return status;
   }
 
   /** lockShared() that waits without blocking the event loop. */
@@ -171,7 +163,7 @@ export class RedisLock {
   unlockShared(): boolean {
     if (this.#shared === 0) throw this.#notHeld('shared');
     if (--this.#shared > 0 || this.#exclusive > 0) return true;
-    return this.#conn.callSync<{ ok: boolean }>('unlock', { hid: this.#hid(), mode: 'shared' }).ok;
+    return this.#conn.unlockSync(this.#hid(), 'shared').status === 1;
   }
 
   /** unlockShared() without blocking the event loop. */

@@ -9,11 +9,12 @@ import {
   serializerMismatchError,
 } from '@shm/core';
 import {
-  type CommitReply,
   HANDLE_WORDS,
-  type ReadReply,
+  type HandleInfo,
+  loadSerialWord,
   W_CHANGE,
   W_EPOCH,
+  W_TRACKED,
   type WireValue,
 } from './protocol.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
@@ -212,6 +213,7 @@ export class RedisStore {
   readonly #sid: number;
   readonly #words: Int32Array;
   readonly #ownConnection: boolean;
+  readonly #info: HandleInfo;
   #hid: number;
   #closed = false;
   /** The copy: serial (-1: none), serializer id, bytes. */
@@ -221,25 +223,23 @@ export class RedisStore {
   /** The change word the copy is good for (undefined: unverified), and the epoch it was read in. */
   #tag: number | undefined;
   #epoch = 0;
+  /** A serial this handle was told exists (in #epoch): a copy older than it is never current. */
+  #floor = 0;
   #decoded: unknown;
   #decodedSerial = -1;
 
-  private constructor(
-    conn: RedisConnection,
-    own: boolean,
-    o: Resolved,
-    words: Int32Array,
-    r: { hid: number; created: boolean },
-  ) {
+  private constructor(conn: RedisConnection, own: boolean, o: Resolved, words: Int32Array, info: HandleInfo) {
     this.connection = conn;
     this.#ownConnection = own;
     this.#o = o;
     this.name = o.name;
     this.#sid = serializerId(o.serializer);
     this.#words = words;
-    this.#hid = r.hid;
-    this.created = r.created;
+    this.#info = info;
+    this.#hid = info.hid;
+    this.created = info.created;
     this.lock = new RedisLock(conn, o.name, () => this.#checkedHid(), words);
+    conn.adopt(words);
   }
 
   // ------------------------------------------------------------------ opening
@@ -270,10 +270,7 @@ export class RedisStore {
     const conn = options.connection ?? (sharedConnection(options, true) as RedisConnection);
     const words = new Int32Array(new SharedArrayBuffer(HANDLE_WORDS * 4));
     try {
-      const r = conn.callSync<{ hid: number; created: boolean }>(
-        'open',
-        RedisStore.#openArgs(o, create, words),
-      );
+      const r = conn.callSync<HandleInfo>('open', RedisStore.#openArgs(o, create, words));
       return new RedisStore(conn, own, o, words, r);
     } catch (e) {
       if (own) releaseShared(conn, true);
@@ -287,10 +284,7 @@ export class RedisStore {
     const conn = options.connection ?? (await sharedConnection(options, false));
     const words = new Int32Array(new SharedArrayBuffer(HANDLE_WORDS * 4));
     try {
-      const r = await conn.call<{ hid: number; created: boolean }>(
-        'open',
-        RedisStore.#openArgs(o, create, words),
-      );
+      const r = await conn.call<HandleInfo>('open', RedisStore.#openArgs(o, create, words));
       return new RedisStore(conn, own, o, words, r);
     } catch (e) {
       if (own) await releaseShared(conn, false);
@@ -306,6 +300,7 @@ export class RedisStore {
       exclusive: create && o.exclusive,
       words: words.buffer,
       leaseMs: o.leaseMs,
+      partSize: o.partSize,
     };
   }
 
@@ -317,45 +312,61 @@ export class RedisStore {
     return this.#hid;
   }
 
-  /** The copy is current: read with no invalidation since (and in this connection's epoch). */
+  /**
+   * The copy is current: read (in this epoch) with the worker tracking the head and no change since, or confirmed
+   * since by the worker, which read the head's serial again when it tracked it again and found the copy's.
+   */
   #current(): boolean {
-    return (
-      this.#tag !== undefined &&
-      Atomics.load(this.#words, W_CHANGE) === this.#tag &&
-      Atomics.load(this.#words, W_EPOCH) === this.#epoch
-    );
+    const w = this.#words;
+    if (this.#serial < 0 || Atomics.load(w, W_EPOCH) !== this.#epoch) return false;
+    const c = Atomics.load(w, W_CHANGE);
+    if (c === this.#tag) return true;
+    if (Atomics.load(w, W_TRACKED) !== c || this.#serial < this.#floor) return false;
+    if (loadSerialWord(w) !== this.#serial || Atomics.load(w, W_CHANGE) !== c) return false;
+    this.#tag = c;
+    return true;
   }
 
-  #readArgs() {
-    const sameEpoch = Atomics.load(this.#words, W_EPOCH) === this.#epoch;
-    return { hid: this.#checkedHid(), known: sameEpoch ? this.#serial : -1 };
+  /** The serial the server may know as this handle's (-1: none usable, as after a reconnect). */
+  #known(): number {
+    return Atomics.load(this.#words, W_EPOCH) === this.#epoch ? this.#serial : -1;
   }
 
   #took(v: WireValue | undefined, serial: number, tag: number, certain: boolean, epoch: number) {
+    if (epoch === this.#epoch) {
+      // An answer older than the copy (a slower reply on the other connection): the copy stays.
+      if (serial < this.#serial) return;
+    } else {
+      this.#floor = 0;
+    }
     if (v) {
       this.#bytes = v.bytes;
       this.#valueSid = v.sid;
       if (v.serial !== this.#serial) this.#decodedSerial = -1;
     }
     this.#serial = serial;
-    this.#tag = certain ? tag : undefined;
+    this.#tag = certain && serial >= this.#floor ? tag : undefined;
     this.#epoch = epoch;
   }
 
-  #tookRead(r: ReadReply, epoch: number) {
-    this.#took(r.value, r.serial, r.tag, r.certain, epoch);
+  /** This handle was told that `serial` exists (read in `epoch`): a copy older than it is not current. */
+  #learned(serial: number, epoch: number) {
+    if (epoch !== this.#epoch || serial <= this.#floor) return;
+    this.#floor = serial;
+    if (this.#serial < serial) this.#tag = undefined;
   }
 
   /** Makes the copy current: nothing when the server has not invalidated it, else one request. */
   #refresh(): void {
-    this.#checkedHid();
+    const hid = this.#checkedHid();
     if (this.#current()) {
       this.stats.cacheHits++;
       return;
     }
     const epoch = Atomics.load(this.#words, W_EPOCH);
     this.stats.requests++;
-    this.#tookRead(this.connection.callSync<ReadReply>('read', this.#readArgs()), epoch);
+    const r = this.connection.readSync(hid, this.#known());
+    this.#took(r.value, r.serial, r.tag, r.certain, epoch);
   }
 
   async #refreshAsync(): Promise<void> {
@@ -366,7 +377,8 @@ export class RedisStore {
     }
     const epoch = Atomics.load(this.#words, W_EPOCH);
     this.stats.requests++;
-    this.#tookRead(await this.connection.call<ReadReply>('read', this.#readArgs()), epoch);
+    const r = await this.connection.readAsync(this.#info, this.#words, this.#known());
+    this.#took(r.value, r.serial, r.tag, r.certain, epoch);
   }
 
   /** The serial of the current value (0: nothing stored yet). No command while the copy is current. */
@@ -480,16 +492,10 @@ export class RedisStore {
 
   // ------------------------------------------------------------------ writing
 
-  #commitArgs(bytes: Uint8Array, sid: number, expect: number) {
-    const token = this.lock.token;
-    return {
-      hid: this.#checkedHid(),
-      bytes,
-      sid,
-      expect,
-      token: token === undefined ? '' : String(token),
-      partSize: this.#o.partSize,
-    };
+  /** The fencing token of this handle's exclusive lease, for the commit script ('' / -1: none). */
+  #token(): number {
+    const t = this.lock.token;
+    return t === undefined ? -1 : t;
   }
 
   #checkWrite(bytes: Uint8Array) {
@@ -510,21 +516,15 @@ export class RedisStore {
     }
   }
 
-  #committed(r: CommitReply, bytes: Uint8Array, sid: number, epoch: number): void {
-    // Our own bytes are the value now: a copy, since the caller may reuse its buffer.
-    this.#took(
-      { serial: r.serial, sid, bytes: Uint8Array.prototype.slice.call(bytes) },
-      r.serial,
-      r.tag,
-      r.certain,
-      epoch,
-    );
+  /** Our own bytes are the value now (`own` is a copy the caller cannot change). */
+  #committed(serial: number, own: Uint8Array, sid: number, tag: number, certain: boolean, epoch: number) {
+    this.#took({ serial, sid, bytes: own }, serial, tag, certain, epoch);
   }
 
   /**
    * Commits `bytes` as the new value, recorded with serializer id `serializer` (0: raw bytes). Returns the new serial
    * once the server acknowledged it. Waits while another holder has the lock; under this handle's exclusive lock it
-   * sends the fencing token (ERR_SHM_LEASE_EXPIRED if the lease ended).
+   * sends the fencing token (ERR_SHM_LEASE_EXPIRED if the lease ended). Blocks this thread (the worker commits).
    */
   store(bytes: Uint8Array, serializer = 0): number {
     checkBytes(bytes, 'bytes');
@@ -532,21 +532,35 @@ export class RedisStore {
     this.#checkWrite(bytes);
     const epoch = Atomics.load(this.#words, W_EPOCH);
     this.stats.requests++;
-    const r = this.connection.callSync<CommitReply>('commit', this.#commitArgs(bytes, serializer, -1));
-    this.#committed(r, bytes, serializer, epoch);
+    const r = this.connection.commitSync(this.#hid, bytes, serializer, -1, this.#token());
+    this.#committed(r.serial, Uint8Array.prototype.slice.call(bytes), serializer, r.tag, r.certain, epoch);
     return r.serial;
   }
 
-  /** store() without blocking the thread. */
+  /** store() without blocking the thread: one commit script on this thread's own connection. */
   async storeAsync(bytes: Uint8Array, serializer = 0): Promise<number> {
     checkBytes(bytes, 'bytes');
     checkInt(serializer, 'serializer', 0, 0xffffffff, 'a serializer id (integer from 0 to 0xffffffff)');
     this.#checkWrite(bytes);
     const epoch = Atomics.load(this.#words, W_EPOCH);
     this.stats.requests++;
-    const r = await this.connection.call<CommitReply>('commit', this.#commitArgs(bytes, serializer, -1));
-    this.#committed(r, bytes, serializer, epoch);
+    // A copy: the caller may change its buffer while the command waits to be written.
+    const own = Buffer.from(bytes);
+    const r = await this.connection.commitAsync(
+      this.#info,
+      this.#words,
+      own,
+      serializer,
+      -1,
+      this.#tokenString(),
+    );
+    this.#committed(r.serial, own, serializer, r.tag, r.certain, epoch);
     return r.serial;
+  }
+
+  #tokenString(): string {
+    const t = this.lock.token;
+    return t === undefined ? '' : String(t);
   }
 
   /** store() under the exclusive lock this handle holds (ERR_SHM_WOULD_BLOCK if it holds none). */
@@ -593,7 +607,10 @@ export class RedisStore {
    */
   update<T>(fn: (current: T | undefined, info: UpdateInfo) => T | undefined): T | undefined {
     checkFunction(fn, 'fn');
-    this.#refresh();
+    // The copy, current or not, is the first guess: a wrong one costs no more than a read (the server answers a
+    // conflict with the value that won).
+    if (this.#known() < 0) this.#refresh();
+    else this.#checkedHid();
     for (let attempt = 0; ; attempt++) {
       const cur = this.#decode<T>();
       const next = fn(cur, { serial: Math.max(0, this.#serial), attempt, ownerDied: false });
@@ -602,20 +619,28 @@ export class RedisStore {
       this.#checkWrite(bytes);
       const epoch = Atomics.load(this.#words, W_EPOCH);
       this.stats.requests++;
-      const r = this.connection.callSync<CommitReply>(
-        'commit',
-        this.#commitArgs(bytes, this.#sid, Math.max(0, this.#serial)),
+      const r = this.connection.commitSync(
+        this.#hid,
+        bytes,
+        this.#sid,
+        Math.max(0, this.#serial),
+        this.#token(),
       );
-      if (this.#afterCas(r, bytes, epoch)) return next;
+      if (r.serial > 0) {
+        this.#committed(r.serial, Uint8Array.prototype.slice.call(bytes), this.#sid, r.tag, r.certain, epoch);
+        return next;
+      }
+      this.#conflict(r.value!, r.tag, r.certain, epoch);
     }
   }
 
-  /** update() without blocking the thread; `fn` may be async. */
+  /** update() without blocking the thread; `fn` may be async. One commit script per attempt, on this thread. */
   async updateAsync<T>(
     fn: (current: T | undefined, info: UpdateInfo) => T | undefined | Promise<T | undefined>,
   ): Promise<T | undefined> {
     checkFunction(fn, 'fn');
-    await this.#refreshAsync();
+    if (this.#known() < 0) await this.#refreshAsync();
+    else this.#checkedHid();
     for (let attempt = 0; ; attempt++) {
       const cur = this.#decode<T>();
       const next = await fn(cur, { serial: Math.max(0, this.#serial), attempt, ownerDied: false });
@@ -624,24 +649,28 @@ export class RedisStore {
       this.#checkWrite(bytes);
       const epoch = Atomics.load(this.#words, W_EPOCH);
       this.stats.requests++;
-      const r = await this.connection.call<CommitReply>(
-        'commit',
-        this.#commitArgs(bytes, this.#sid, Math.max(0, this.#serial)),
+      const own = Buffer.from(bytes); // a serializer may reuse its buffer while the command waits
+      const r = await this.connection.commitAsync(
+        this.#info,
+        this.#words,
+        own,
+        this.#sid,
+        Math.max(0, this.#serial),
+        this.#tokenString(),
       );
-      if (this.#afterCas(r, bytes, epoch)) return next;
+      if (r.serial > 0) {
+        this.#committed(r.serial, own, this.#sid, r.tag, r.certain, epoch);
+        return next;
+      }
+      this.#conflict(r.current!, r.tag, r.certain, epoch);
     }
   }
 
-  /** True when the CAS committed; else the copy becomes the value that won, for the next attempt. */
-  #afterCas(r: CommitReply, bytes: Uint8Array, epoch: number): boolean {
-    if (r.serial > 0) {
-      this.#committed(r, bytes, this.#sid, epoch);
-      return true;
-    }
+  /** A compare-and-set lost: the copy becomes the value that won, for the next attempt. */
+  #conflict(v: WireValue, tag: number, certain: boolean, epoch: number) {
     this.stats.conflicts++;
-    const v = r.current!;
-    this.#took(v, v.serial, r.tag, r.certain, epoch);
-    return false;
+    this.#took(v, v.serial, tag, certain, epoch);
+    this.#learned(v.serial, epoch);
   }
 
   // ------------------------------------------------------------------ changes
@@ -655,11 +684,14 @@ export class RedisStore {
       checkInt(serial, 'serial', 0, Number.MAX_SAFE_INTEGER, 'a serial (integer >= 0)');
     checkTimeout(timeoutMs, 'timeoutMs');
     const s = serial ?? (await this.serialAsync());
+    const epoch = Atomics.load(this.#words, W_EPOCH);
     const r = await this.connection.call<{ serial: number }>('waitChange', {
       hid: this.#checkedHid(),
       serial: s,
       timeoutMs: timeoutMs ?? -1,
     });
+    // The server has that serial; its invalidation may still be on its way to the worker: the copy is not current.
+    if (r.serial !== s) this.#learned(r.serial, epoch);
     return r.serial;
   }
 
@@ -685,13 +717,19 @@ export class RedisStore {
 
   // ------------------------------------------------------------------ lifecycle
 
-  /** Describes the handle: name, server, serial of the copy, whether it is current, lock holds, counters. */
+  /**
+   * Describes the handle: name, server, serial of the copy, whether it is current, lock holds, counters, and the
+   * worker's tracking of the head: `tracked` (the server will tell it of the next change), `changes` (how many
+   * changes, drops and own writes it counted for this handle).
+   */
   debug(): {
     name: string;
     server: string;
     serial: number;
     length: number;
     current: boolean;
+    tracked: boolean;
+    changes: number;
     serializer: string;
     lock: ReturnType<RedisLock['state']>;
     stats: RedisStore['stats'];
@@ -703,6 +741,8 @@ export class RedisStore {
       serial: Math.max(0, this.#serial),
       length: this.#bytes.byteLength,
       current: this.#current(),
+      tracked: Atomics.load(this.#words, W_TRACKED) === Atomics.load(this.#words, W_CHANGE),
+      changes: Atomics.load(this.#words, W_CHANGE),
       serializer: this.#o.serializer.name,
       lock: this.lock.state(),
       stats: { ...this.stats },
@@ -716,6 +756,7 @@ export class RedisStore {
     try {
       if (!this.connection.closed) this.connection.callSync('close', { hid: this.#hid });
     } finally {
+      this.connection.release(this.#words);
       this.lock.reset();
       if (this.#ownConnection) releaseShared(this.connection, true);
     }
@@ -728,6 +769,7 @@ export class RedisStore {
     try {
       if (!this.connection.closed) await this.connection.call('close', { hid: this.#hid });
     } finally {
+      this.connection.release(this.#words);
       this.lock.reset();
       if (this.#ownConnection) await releaseShared(this.connection, false);
     }

@@ -1,7 +1,7 @@
 // One process, several connections (each its own worker thread and server connection), against a real redis-server.
 import { LockStatus, ShmError } from '@shm/core';
 import { msgpack } from '@shm/serializer-msgpack';
-import { type RedisServer, startRedis, stopRedis } from '@shm/test-utils';
+import { type RedisServer, startRedis, stopRedis, waitFor } from '@shm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnection, RedisStore } from '../src/index.js';
 import { rawClient, uniqueStoreName } from './helpers.js';
@@ -139,10 +139,19 @@ describe('create, open, store and fetch', () => {
       for (let i = 0; i < 200 && (v = r.getValue()) === first; i++)
         await new Promise((res) => setTimeout(res, 5));
       expect(v).toEqual({ n: 2 });
-      // The writer's own commit leaves its copy current: no command to read back what it wrote.
+      // The writer's own synchronous commit leaves its copy current at once: no command to read back what it
+      // wrote (the worker commits under NOLOOP and tracks the head again in the same round trip).
+      w.setValue({ n: 3 });
       const wb = { ...w.stats };
-      expect(w.getValue()).toEqual({ n: 2 });
+      expect(w.getValue()).toEqual({ n: 3 });
       expect(w.stats.requests).toBe(wb.requests);
+      // An async commit goes out on this thread's own connection: the worker hears of it as of anyone's write,
+      // reads the head's serial again, finds the writer's, and the copy is current again without a request.
+      await w.setValueAsync({ n: 4 });
+      await waitFor(() => w.debug().current, "the worker's confirmation of the writer's own async commit");
+      const wa = { ...w.stats };
+      expect(w.getValue()).toEqual({ n: 4 });
+      expect(w.stats.requests).toBe(wa.requests);
     } finally {
       w.destroy();
       r.close();
