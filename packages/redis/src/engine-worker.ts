@@ -1,10 +1,11 @@
 // The worker thread of a RedisConnection. It owns the connection that receives the server's invalidations (RESP3,
-// CLIENT TRACKING ON NOLOOP, the default mode) and keeps the head of every store open in this thread tracked:
-// after each invalidation (which drops the key from the server's tracking table), after each of its own commits
-// (which drops it too, even under NOLOOP) and after each reconnect, it reads the head again with a plain HMGET and
-// publishes the serial it read in the handle's words. So a copy read on any connection of this process, including
-// the calling thread's own one, can be checked against it without a command. It also runs the synchronous calls
-// (the caller waits on Atomics.wait over the channel's SharedArrayBuffer), the waits, the locks and their renewals.
+// CLIENT TRACKING ON NOLOOP, the default mode) and tracks the heads of the stores open in this thread. An
+// invalidation drops the key from the server's tracking table, and so does each write, the writer's own included
+// even under NOLOOP: after its own commits (in the same round trip), before a read when it is not tracking the head,
+// and when the calling thread asks (a copy it read on its own connection), the worker reads the head with a plain
+// HMGET, which tracks it again, and publishes the serial it read in the handle's words. So a copy read on any
+// connection of this process can be checked against it without a command. It also runs the synchronous calls (the
+// caller waits on Atomics.wait over the channel's SharedArrayBuffer), the waits, the locks and their renewals.
 // Nothing here decodes values: it moves bytes.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -13,6 +14,7 @@ import { createClient } from 'redis';
 import { type CommitOutcome, Engine, EngineError, num, str, wire } from './engine.js';
 import {
   type CommitReply,
+  CTL_DOORBELL,
   CTL_HEARTBEAT,
   CTL_READY,
   CTL_REPLIES,
@@ -48,6 +50,7 @@ import {
   W_EPOCH,
   W_LEASE_LOST,
   W_TRACKED,
+  W_WANT,
   type WireValue,
   type WorkerInit,
 } from './protocol.js';
@@ -72,10 +75,8 @@ interface Head {
   handles: Set<Handle>;
   /** Bumped on everything that ends the tracking or changes the value: a re-read sent before is void. */
   gen: number;
-  /** A re-read is in flight. */
+  /** A re-read asked for by the calling thread is in flight. */
   busy: boolean;
-  /** Resolve when the next re-read confirmed (or failed). */
-  settled: (() => void)[];
 }
 
 const handles = new Map<number, Handle>();
@@ -108,10 +109,8 @@ client.on('invalidate', (key: Buffer | string | null) => {
   }
   const k = String(key);
   const head = heads.get(k);
-  if (head) {
-    changed(head);
-    retrack(head);
-  }
+  // Not tracked again until a read needs it: a writer's own async commits then cost no HMGET each.
+  if (head) changed(head);
   wake(k);
 });
 client.on('error', () => {
@@ -141,10 +140,7 @@ function changed(head: Head, except?: Handle) {
 }
 
 function changedAll() {
-  for (const head of heads.values()) {
-    changed(head);
-    retrack(head);
-  }
+  for (const head of heads.values()) changed(head);
   for (const key of [...waiters.keys()]) wake(key);
 }
 
@@ -163,33 +159,26 @@ function confirm(head: Head, gen: number, r: Buffer[] | null) {
   return true;
 }
 
-/** Reads the head again with a plain HMGET: the server tracks it for this connection from then on. */
-function retrack(head: Head): Promise<void> {
-  const done = new Promise<void>((resolve) => head.settled.push(resolve));
-  if (head.busy || !connected || !heads.has(head.key)) {
-    if (!heads.has(head.key)) settle(head);
-    return done;
-  }
-  head.busy = true;
+/**
+ * Reads the head with a plain HMGET, sent now (a command sent after it runs after it on the server): the server
+ * tracks the head for this connection from then on. Resolves true when that confirmed the handles' tracking (no
+ * change came meanwhile).
+ */
+function track(head: Head): Promise<boolean> {
   const gen = head.gen;
-  engine.command<Buffer[]>(['HMGET', head.key, 'id', 's']).then(
-    (r) => {
-      head.busy = false;
-      if (confirm(head, gen, r)) settle(head);
-      else retrack(head);
-    },
-    () => {
-      head.busy = false;
-      // The connection is in trouble: the reconnect reads every head again.
-      settle(head);
-    },
+  return engine.command<Buffer[]>(['HMGET', head.key, 'id', 's']).then(
+    (r) => confirm(head, gen, r),
+    () => false, // the connection is in trouble: the next read tracks it again
   );
-  return done;
 }
 
-function settle(head: Head) {
-  const s = head.settled.splice(0);
-  for (const f of s) f();
+/** track(), asked for by the calling thread (one at a time per head). */
+function trackWanted(head: Head) {
+  if (head.busy || !heads.has(head.key)) return;
+  head.busy = true;
+  void track(head).finally(() => {
+    head.busy = false;
+  });
 }
 
 /** Wakes the waiters on `key`. */
@@ -228,10 +217,7 @@ function handleOf(hid: number): Handle {
 
 function forget(h: Handle) {
   h.head$.handles.delete(h);
-  if (h.head$.handles.size === 0) {
-    heads.delete(h.head$.key);
-    settle(h.head$);
-  }
+  if (h.head$.handles.size === 0) heads.delete(h.head$.key);
   handles.delete(h.hid);
 }
 
@@ -269,7 +255,7 @@ async function open(a: {
   }
   let head = heads.get(base);
   if (!head) {
-    head = { key: base, handles: new Set(), gen: 0, busy: false, settled: [] };
+    head = { key: base, handles: new Set(), gen: 0, busy: false };
     heads.set(base, head);
   }
   const words = new Int32Array(a.words);
@@ -294,20 +280,30 @@ async function open(a: {
   head.handles.add(h);
   // Tracked from here on (and its serial known), so the first read can be kept as a current copy.
   head.gen++;
-  await retrack(head);
+  await track(head);
   const { words: _w, head$: _h, exclusive: _e, shared: _s, leaseMs: _l, ...info } = h;
   return info;
+}
+
+/**
+ * The tag of a read about to be sent, and (when this connection is not tracking the head now) an HMGET sent first,
+ * which tracks it again before the read runs: the read's copy is certain if that confirmed.
+ */
+function beginRead(h: Handle): { tag: number; tracked: Promise<boolean> | boolean } {
+  const tag = Atomics.load(h.words, W_CHANGE);
+  if (Atomics.load(h.words, W_TRACKED) === tag) return { tag, tracked: true };
+  return { tag, tracked: track(h.head$) };
 }
 
 async function read(a: { hid: number; known: number }): Promise<ReadReply> {
   const h = handleOf(a.hid);
   for (;;) {
-    const tag = Atomics.load(h.words, W_CHANGE);
-    const tracked = Atomics.load(h.words, W_TRACKED) === tag;
+    const b = beginRead(h);
     const r = await engine.read(h, a.known);
+    const tracked = await b.tracked;
     if (!r) continue;
-    const certain = tracked && Atomics.load(h.words, W_CHANGE) === tag;
-    return { serial: r.serial, value: r.value, tag, certain };
+    const certain = tracked && Atomics.load(h.words, W_CHANGE) === b.tag;
+    return { serial: r.serial, value: r.value, tag: b.tag, certain };
   }
 }
 
@@ -347,7 +343,6 @@ async function commit(a: {
     } catch (e) {
       // What the server did is unknown (a timeout may have applied the write): nothing is current.
       changed(head);
-      retrack(head);
       throw e;
     }
     let out: CommitOutcome | undefined;
@@ -364,7 +359,7 @@ async function commit(a: {
       if (!serialIs(t, out.serial)) Atomics.add(h.words, W_CHANGE, 1);
       wake(h.head);
     }
-    if (!confirm(head, gen, t)) retrack(head);
+    confirm(head, gen, t);
     if (err !== undefined || !out) throw err;
     if (out.kind === 'busy') {
       // Another holder has the lock: wait for its release (pushed by tracking) or the end of its lease.
@@ -462,9 +457,11 @@ async function waitChange(a: { hid: number; serial: number; timeoutMs: number })
   const h = handleOf(a.hid);
   const deadline = a.timeoutMs < 0 ? Number.POSITIVE_INFINITY : performance.now() + a.timeoutMs;
   for (;;) {
-    // Registered before the read: a change between the read and the wait still wakes us.
+    // Registered before the read, and the head tracked before it runs: a change after the read wakes us.
     const changedNow = changeOf([h.head], Math.max(1, Math.min(deadline - performance.now(), 2 ** 31 - 1)));
+    const b = beginRead(h);
     const r = await engine.script<Buffer[]>('READ', [h.head], [h.id, String(a.serial)]);
+    await b.tracked;
     const st = num(r[0]);
     if (st === 0) throw engine.lostError(h, 'missing');
     if (st === 1) throw engine.lostError(h, 'replaced');
@@ -636,6 +633,19 @@ const waitAsync = (
   }
 ).waitAsync;
 
+/** The calling thread rang: track the heads of the handles whose W_WANT is set. */
+async function doorbellLoop() {
+  let seen = Atomics.load(ctl, CTL_DOORBELL);
+  for (;;) {
+    const w = waitAsync(ctl, CTL_DOORBELL, seen);
+    if (w.async) await w.value;
+    seen = Atomics.load(ctl, CTL_DOORBELL);
+    for (const h of handles.values()) {
+      if (Atomics.exchange(h.words, W_WANT, 0) === 1) trackWanted(h.head$);
+    }
+  }
+}
+
 async function syncLoop() {
   let seen = Atomics.load(sh, S_REQ);
   for (;;) {
@@ -695,6 +705,7 @@ try {
   Atomics.store(ctl, CTL_READY, 1);
   init.asyncPort.postMessage({ id: 0, ok: true, r: {} } satisfies Reply);
   void syncLoop();
+  void doorbellLoop();
 } catch (e) {
   const err = e as Error & { code?: string; errno?: number };
   const code = err.code ?? /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.exec(err.message)?.[0];

@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 export const CTL_REPLIES = 0; // incremented (and notified) after each reply to a synchronous port request
 export const CTL_HEARTBEAT = 1; // the worker's clock (ms, wrapping) every HEARTBEAT_MS: a blocked caller sees it live
 export const CTL_READY = 2; // 1 once the first connection is up, -1 if it failed
+export const CTL_DOORBELL = 3; // bumped (and notified) when a handle's W_WANT asks the worker to track its head
 export const CTL_WORDS = 4;
 export const HEARTBEAT_MS = 100;
 
@@ -21,6 +22,7 @@ export const W_EPOCH = 2; // bumped when a connection came back: serials cached 
 export const W_TRACKED = 3; // the W_CHANGE value at which the worker last began tracking the head (-1: not now)
 export const W_SERIAL_HI = 4; // the head's serial as the worker read it then (-1: unknown, or another store's)
 export const W_SERIAL_LO = 5;
+export const W_WANT = 6; // 1: the calling thread read a copy the worker could not vouch for; track the head again
 export const HANDLE_WORDS = 8;
 
 export function storeSerialWord(w: Int32Array, serial: number): void {

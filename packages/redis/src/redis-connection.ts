@@ -6,6 +6,7 @@ import { createClient } from 'redis';
 import { Engine, EngineError, wire } from './engine.js';
 import {
   type CommitReply,
+  CTL_DOORBELL,
   CTL_HEARTBEAT,
   CTL_READY,
   CTL_REPLIES,
@@ -40,6 +41,7 @@ import {
   W_CHANGE,
   W_EPOCH,
   W_TRACKED,
+  W_WANT,
   type WireError,
   type WireValue,
   type WorkerInit,
@@ -155,6 +157,7 @@ class OwnConnection {
     this.#ready = this.#client.connect().then(
       () => {
         this.#client.unref();
+        this.ready = true;
       },
       (e: Error) => {
         throw this.engine.translate(e, 'connect');
@@ -163,15 +166,21 @@ class OwnConnection {
     this.#ready.catch(() => {});
   }
 
+  /** True once connected (the first time). */
+  ready = false;
+
+  /** Resolves once connected (the first time); rejects with the connect error. */
+  whenReady(): Promise<void> {
+    return this.#ready;
+  }
+
   /** Keeps the process alive while a call is in flight (the socket is unref'd otherwise, as the worker is). */
-  async run<T>(f: (e: Engine) => Promise<T>): Promise<T> {
-    await this.#ready;
+  hold(): void {
     if (this.#inflight++ === 0) this.#client.ref();
-    try {
-      return await f(this.engine);
-    } finally {
-      if (--this.#inflight === 0) this.#client.unref();
-    }
+  }
+
+  unhold(): void {
+    if (--this.#inflight === 0) this.#client.unref();
   }
 
   close(): Promise<void> {
@@ -284,7 +293,7 @@ export class RedisConnection {
     try {
       await c.#ready;
       // This thread's own connection for the async calls, made now so that the first one does not wait for it.
-      await c.#ownConnection().run(async () => {});
+      await c.#ownConnection().whenReady();
     } catch (e) {
       c.#terminate();
       throw fromEngine(e);
@@ -531,26 +540,43 @@ export class RedisConnection {
 
   readonly #adopted = new Set<Int32Array>();
 
-  #engine<T>(f: (e: Engine) => Promise<T>): Promise<T> {
-    let own: OwnConnection;
-    try {
-      own = this.#ownConnection();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  /** This thread's own connection, connected, holding the process alive until unhold(). */
+  async #held(): Promise<OwnConnection> {
+    const own = this.#ownConnection();
     if (own.words.size !== this.#adopted.size) for (const w of this.#adopted) own.words.add(w);
-    return own.run(f).catch((e) => {
-      throw fromEngine(e);
-    });
+    if (!own.ready) {
+      try {
+        await own.whenReady();
+      } catch (e) {
+        throw fromEngine(e);
+      }
+    }
+    own.hold();
+    return own;
   }
 
-  /** @internal A read on this thread's own connection. */
-  readAsync(h: HandleInfo, w: Int32Array, known: number): Promise<ReadReply> {
-    return this.#engine(async (e) => {
+  /** @internal Asks the worker to track the head of the handle of `w` again (it will confirm the copy's serial). */
+  wantTracking(w: Int32Array): void {
+    if (Atomics.exchange(w, W_WANT, 1) === 0) {
+      Atomics.add(this.#ctl, CTL_DOORBELL, 1);
+      Atomics.notify(this.#ctl, CTL_DOORBELL);
+    }
+  }
+
+  /**
+   * @internal A read on this thread's own connection. When the worker is not tracking the head, the copy read is
+   * not certain: the worker is asked to track it again, and its serial, if the same, makes the copy current.
+   */
+  async readAsync(h: HandleInfo, w: Int32Array, known: number): Promise<ReadReply> {
+    const ready = this.#own?.ready && !this.#closed;
+    const own = ready ? this.#own! : await this.#held();
+    if (ready) own.hold();
+    try {
       for (;;) {
         const tag = Atomics.load(w, W_CHANGE);
         const tracked = Atomics.load(w, W_TRACKED) === tag;
-        const r = await e.read(h, known);
+        if (!tracked) this.wantTracking(w);
+        const r = await own.engine.read(h, known);
         if (!r) continue; // overtaken while reading the parts
         return {
           serial: r.serial,
@@ -559,14 +585,18 @@ export class RedisConnection {
           certain: tracked && Atomics.load(w, W_CHANGE) === tag,
         };
       }
-    });
+    } catch (e) {
+      throw fromEngine(e);
+    } finally {
+      own.unhold();
+    }
   }
 
   /**
    * @internal A commit on this thread's own connection; when another holder has the lock, the worker takes the
    * commit over and waits for the lock's release (pushed to it) or lease end.
    */
-  commitAsync(
+  async commitAsync(
     h: HandleInfo,
     w: Int32Array,
     bytes: Buffer,
@@ -574,8 +604,13 @@ export class RedisConnection {
     expect: number,
     token: string,
   ): Promise<CommitReply> {
-    return this.#engine(async (e) => {
-      const parts = await e.writeParts(h, bytes);
+    const ready = this.#own?.ready && !this.#closed;
+    const own = ready ? this.#own! : await this.#held();
+    if (ready) own.hold();
+    try {
+      const e = own.engine;
+      const pp = e.writeParts(h, bytes);
+      const parts = pp instanceof Promise ? await pp : pp;
       for (;;) {
         const tag = Atomics.load(w, W_CHANGE);
         const tracked = Atomics.load(w, W_TRACKED) === tag;
@@ -584,9 +619,10 @@ export class RedisConnection {
           [h.head, h.lock, h.readers],
           e.commitArgs(h, bytes, sid, expect, token, parts),
         );
-        const out = await e.commitOutcome(h, r, token);
+        const o = e.commitOutcome(h, r, token);
+        const out = o instanceof Promise ? await o : o;
         if (out.kind === 'busy') {
-          return this.call<CommitReply>('commit', { hid: h.hid, bytes, sid, expect, token, parts });
+          return await this.call<CommitReply>('commit', { hid: h.hid, bytes, sid, expect, token, parts });
         }
         const certain = tracked && Atomics.load(w, W_CHANGE) === tag;
         if (out.kind === 'conflict') {
@@ -595,7 +631,11 @@ export class RedisConnection {
         }
         return { serial: out.serial, tag, certain };
       }
-    });
+    } catch (e) {
+      throw fromEngine(e);
+    } finally {
+      own.unhold();
+    }
   }
 
   /** Closes the connection: releases the locks its stores hold and ends the worker. Idempotent. */
