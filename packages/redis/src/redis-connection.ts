@@ -154,12 +154,29 @@ class OwnConnection {
       this.#connected = true;
       this.#everConnected = true;
     });
-    this.#ready = this.#client.connect().then(
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.failed = true;
+        this.#client.destroy();
+        reject(
+          new EngineError(
+            'ERR_SHM_TIMEOUT',
+            `${label} did not answer within ${connectTimeoutMs} ms (connecting this thread's connection for the async calls)`,
+            { target: label },
+          ),
+        );
+      }, connectTimeoutMs);
+    });
+    this.#ready = Promise.race([this.#client.connect(), late]).then(
       () => {
+        clearTimeout(timer);
         this.#client.unref();
         this.ready = true;
       },
       (e: Error) => {
+        clearTimeout(timer);
+        this.failed = true;
         throw this.engine.translate(e, 'connect');
       },
     );
@@ -168,6 +185,8 @@ class OwnConnection {
 
   /** True once connected (the first time). */
   ready = false;
+  /** True when the first connection failed (a later call makes a new one). */
+  failed = false;
 
   /** Resolves once connected (the first time); rejects with the connect error. */
   whenReady(): Promise<void> {
@@ -522,7 +541,9 @@ export class RedisConnection {
 
   #ownConnection(): OwnConnection {
     this.#check();
-    this.#own ??= new OwnConnection(this.url, this.label, this.timeoutMs, this.#connectTimeoutMs);
+    if (!this.#own || this.#own.failed) {
+      this.#own = new OwnConnection(this.url, this.label, this.timeoutMs, this.#connectTimeoutMs);
+    }
     return this.#own;
   }
 

@@ -456,10 +456,23 @@ export class RedisStore {
   }
 
   /** fetch() without blocking the thread. */
-  async fetchAsync(into?: Uint8Array, info?: FetchInfo): Promise<Uint8Array> {
-    if (into !== undefined) checkBytes(into, 'into');
-    await this.#refreshAsync();
-    return this.#out(into, info);
+  fetchAsync(into?: Uint8Array, info?: FetchInfo): Promise<Uint8Array> {
+    try {
+      if (into !== undefined) checkBytes(into, 'into');
+      // A current copy answers at once: no async step beyond the promise itself.
+      if (this.#hit()) return Promise.resolve(this.#out(into, info));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#refreshAsync().then(() => this.#out(into, info));
+  }
+
+  /** The copy is current (counted as a hit); throws when the handle is closed. */
+  #hit(): boolean {
+    this.#checkedHid();
+    if (!this.#current()) return false;
+    this.stats.cacheHits++;
+    return true;
   }
 
   #decode<T>(): T | undefined {
@@ -485,9 +498,13 @@ export class RedisStore {
   }
 
   /** getValue() without blocking the thread. */
-  async getValueAsync<T = unknown>(): Promise<T | undefined> {
-    await this.#refreshAsync();
-    return this.#decode<T>();
+  getValueAsync<T = unknown>(): Promise<T | undefined> {
+    try {
+      if (this.#hit()) return Promise.resolve(this.#decode<T>());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#refreshAsync().then(() => this.#decode<T>());
   }
 
   // ------------------------------------------------------------------ writing

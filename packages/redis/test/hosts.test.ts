@@ -32,6 +32,21 @@ describe('several processes, each its own connection', () => {
     }
   }, 120_000);
 
+  it('2 processes x 1000 update() and 2 x 1000 updateAsync() increments give exactly 4000', async () => {
+    const name = uniqueStoreName('incr-mixed');
+    const peers = ['incr', 'incr-async', 'incr', 'incr-async'].map((m) => peer(server, m, name, '1000'));
+    const results = await Promise.all(peers.map((p) => p.exited));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const store = RedisStore.open({ url: server.url, name, serializer: 'json' });
+    try {
+      expect(store.getValue()).toBe(4000);
+      expect(store.serial).toBe(4000);
+      expect(results.reduce((s, r) => s + r.messages[0].conflicts, 0)).toBeGreaterThan(0);
+    } finally {
+      store.destroy();
+    }
+  }, 120_000);
+
   it('1000 reads of an unchanged value cost no command on the server after the first, and a change is seen at once', async () => {
     const name = uniqueStoreName('reads');
     const writer = RedisStore.create({ url: server.url, name, serializer: 'json' });
