@@ -190,14 +190,16 @@ export class Engine {
   }
 
   /** Runs a script by SHA, loading it when the server does not know it (after a restart, or the first time). */
-  async script<T = any>(name: ScriptName, keys: string[], argv: (string | Buffer)[]): Promise<T> {
-    const tail = [String(keys.length), ...keys, ...argv];
-    try {
-      return await this.command<T>(['EVALSHA', SHA[name], ...tail]);
-    } catch (e) {
+  script<T = any>(name: ScriptName, keys: string[], argv: (string | Buffer)[]): Promise<T> {
+    const args: (string | Buffer)[] = ['EVALSHA', SHA[name], String(keys.length)];
+    for (const k of keys) args.push(k);
+    for (const a of argv) args.push(a);
+    return this.command<T>(args).catch((e) => {
       if (!(e instanceof EngineError) || !/NOSCRIPT/.test(e.message)) throw e;
-      return this.command<T>(['EVAL', SCRIPTS[name], ...tail]);
-    }
+      args[0] = 'EVAL';
+      args[1] = SCRIPTS[name];
+      return this.command<T>(args);
+    });
   }
 
   /**

@@ -555,24 +555,26 @@ export class RedisStore {
   }
 
   /** store() without blocking the thread: one commit script on this thread's own connection. */
-  async storeAsync(bytes: Uint8Array, serializer = 0): Promise<number> {
-    checkBytes(bytes, 'bytes');
-    checkInt(serializer, 'serializer', 0, 0xffffffff, 'a serializer id (integer from 0 to 0xffffffff)');
-    this.#checkWrite(bytes);
-    const epoch = Atomics.load(this.#words, W_EPOCH);
-    this.stats.requests++;
-    // A copy: the caller may change its buffer while the command waits to be written.
-    const own = Buffer.from(bytes);
-    const r = await this.connection.commitAsync(
-      this.#info,
-      this.#words,
-      own,
-      serializer,
-      -1,
-      this.#tokenString(),
-    );
-    this.#committed(r.serial, own, serializer, r.tag, r.certain, epoch);
-    return r.serial;
+  storeAsync(bytes: Uint8Array, serializer = 0): Promise<number> {
+    let own: Buffer;
+    let epoch: number;
+    try {
+      checkBytes(bytes, 'bytes');
+      checkInt(serializer, 'serializer', 0, 0xffffffff, 'a serializer id (integer from 0 to 0xffffffff)');
+      this.#checkWrite(bytes);
+      epoch = Atomics.load(this.#words, W_EPOCH);
+      this.stats.requests++;
+      // A copy: the caller may change its buffer while the command waits to be written.
+      own = Buffer.from(bytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.connection
+      .commitAsync(this.#info, this.#words, own, serializer, -1, this.#tokenString())
+      .then((r) => {
+        this.#committed(r.serial, own, serializer, r.tag, r.certain, epoch);
+        return r.serial;
+      });
   }
 
   #tokenString(): string {
