@@ -747,7 +747,9 @@ export class RedisStore {
     serial: number;
     length: number;
     current: boolean;
+    /** The worker is tracking the head now: the server will tell it of the next change. */
     tracked: boolean;
+    /** How many changes, drops and own writes the worker counted for this handle. */
     changes: number;
     serializer: string;
     lock: ReturnType<RedisLock['state']>;
