@@ -145,13 +145,3 @@ export interface CommitReply {
   tag: number;
   certain: boolean;
 }
-
-/** The tag of a request about to be sent: the change word, and whether the worker is tracking the head now. */
-export function beginTag(w: Int32Array): number {
-  return Atomics.load(w, W_CHANGE);
-}
-
-/** Whether a reply to a request sent at `tag` leaves a copy that stays good until the change word moves. */
-export function isCertain(w: Int32Array, tag: number, trackedAtSend: boolean): boolean {
-  return trackedAtSend && Atomics.load(w, W_CHANGE) === tag;
-}

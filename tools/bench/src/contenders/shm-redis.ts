@@ -11,8 +11,9 @@ export const shmRedis: NodeContender = {
   id: 'shm-redis',
   label: '@shm/redis',
   notes:
-    'A redis-server of its own, as for the ioredis contender. `store()` is synchronous (the worker thread of the ' +
-    'connection runs the commit script; the call returns once Redis acknowledged it). `fetch(into)`/`getValue()` ' +
+    'A redis-server of its own, as for the ioredis contender. Store: `storeAsync()`/`setValueAsync()`, one commit ' +
+    "script on the process's own connection (the call resolves once Redis acknowledged it; the sync `store()` waits " +
+    "for the connection's worker thread as well: see the @shm/redis section below). `fetch(into)`/`getValue()` " +
     'answer from the copy the server has not invalidated (RESP3 client tracking): in the fetch loop the value does ' +
     'not change, so this column is the unchanged-value read, no command sent. The hand-off waits with ' +
     '`waitForChange()` (the invalidation pushed by the server), then fetches once.',
@@ -36,9 +37,9 @@ export const shmRedis: NodeContender = {
     const into = new Uint8Array(byteLength(kind));
     const fetch = (): Value => (isObject ? s.getValue<SmallObject>()! : s.fetch(into));
     const endpoint: Endpoint = {
-      store: (v) => {
-        if (isObject) s.setValue(v);
-        else s.store(v as Uint8Array);
+      store: async (v) => {
+        if (isObject) await s.setValueAsync(v);
+        else await s.storeAsync(v as Uint8Array);
       },
       fetch,
       async waitFor(seq, deadline) {
