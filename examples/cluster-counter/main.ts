@@ -3,10 +3,33 @@
 // The primary creates two anonymous shares, starts WORKERS workers with both attached, fires REQUESTS requests
 // at itself on 127.0.0.1 (at most CONCURRENCY at a time), prints what the shares hold, stops the workers and
 // exits. Run: `pnpm start` (options: node main.ts [workers] [requests] [keys]).
+//
+// With REDIS_URL set (`REDIS_URL=redis://127.0.0.1:6379 pnpm start`) the two shares are @shm/redis stores on that
+// server instead: the same get/set/update calls, and the workers could as well run on other hosts.
 import cluster from 'node:cluster';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { MmapShare } from '@shm/mmap-share';
+import { RedisStore } from '@shm/redis';
+
+/** What the example uses of a share: MmapShare has it; a RedisStore gets it from the adapter below. */
+interface Share {
+  get<T>(): T | undefined;
+  set(value: unknown): void;
+  update<T>(fn: (v: T | undefined) => T | undefined): T | undefined;
+  close(): void;
+}
+
+const REDIS_URL = process.env.REDIS_URL;
+const onRedis = (name: string): Share => {
+  const s = RedisStore.create({ url: REDIS_URL!, name: `cluster-counter:${name}`, serializer: 'json' });
+  return {
+    get: () => s.getValue(),
+    set: (v) => void s.setValue(v),
+    update: (fn) => s.update(fn),
+    close: () => s.close(),
+  };
+};
 
 interface Hits {
   total: number;
@@ -32,15 +55,18 @@ async function primary(): Promise<void> {
     process.exit(1);
   }, 60_000);
 
-  const hits = new MmapShare(4096); // { total, byWorker }: a few dozen bytes
+  const mmapHits = REDIS_URL ? undefined : new MmapShare(4096); // { total, byWorker }: a few dozen bytes
+  const mmapCache = REDIS_URL ? undefined : new MmapShare(64 * 1024); // up to a few hundred small entries
+  const hits: Share = mmapHits ?? onRedis('hits');
+  const cache: Share = mmapCache ?? onRedis('cache');
   hits.set({ total: 0, byWorker: {} } satisfies Hits);
-  const cache = new MmapShare(64 * 1024); // up to a few hundred small entries
   cache.set({} satisfies Cache);
 
-  // Every worker gets `hits` (MmapShare.inherited()) and `cache` (MmapShare.inherited('cache')).
+  // Every worker gets `hits` (MmapShare.inherited()) and `cache` (MmapShare.inherited('cache')), or opens the
+  // same names on Redis.
   const listening: Promise<number>[] = [];
   for (let i = 0; i < WORKERS; i++) {
-    const w = hits.clusterFork({}, { cache });
+    const w = mmapHits ? mmapHits.clusterFork({}, { cache: mmapCache! }) : cluster.fork();
     listening.push(new Promise((resolve) => w.once('listening', (a) => resolve(a.port))));
   }
   const [port] = await Promise.all(listening);
@@ -85,8 +111,8 @@ async function primary(): Promise<void> {
 }
 
 function worker(): void {
-  const hits = MmapShare.inherited();
-  const cache = MmapShare.inherited('cache');
+  const hits: Share = REDIS_URL ? onRedis('hits') : MmapShare.inherited();
+  const cache: Share = REDIS_URL ? onRedis('cache') : MmapShare.inherited('cache');
   const me = process.pid;
 
   const server = createServer((req, res) => {
@@ -100,6 +126,7 @@ function worker(): void {
     let cached = true;
     // Compute under the lock so that two workers never compute the same missing entry.
     const entry = cache.update<Cache>((c) => {
+      cached = true; // on Redis, update() runs fn again after a conflict: nothing here may assume a first run
       if (c![key]) return undefined; // present: keep the value, no write
       cached = false;
       c![key] = { value: expensive(key), computedBy: me };

@@ -1,5 +1,6 @@
 import { getSerializer, type Serializer } from '@shm/core';
 import { msgpack } from '@shm/serializer-msgpack';
+import type { StoreProvider } from './store-provider.js';
 
 /**
  * Options of tie(). IPC::Shareable's (key, create, exclusive, mode, size, destroy) and Win32::MMF::Shareable's
@@ -45,6 +46,11 @@ export interface TieOptions {
   handle?: string;
   /** A label recorded in the `@shm` registry for named variables (default `tied:<namespace>`). */
   tag?: string;
+  /**
+   * Where the values live instead of shared memory: a StoreProvider, e.g. `redisBackend({ url })` of @shm/redis
+   * (every process, on any host, that ties the same name on the same server shares the variable).
+   */
+  backend?: StoreProvider;
 }
 
 /** Settings shared by a variable and everything nested in it. */
@@ -59,6 +65,8 @@ export interface Space {
   /** Inline bytes of nested variables. */
   childSize: number;
   tag: string;
+  /** Another place for the stores than shared memory (options.backend). */
+  provider?: StoreProvider | undefined;
 }
 
 export const DEFAULT_NAMESPACE = 'shareable';
@@ -78,6 +86,7 @@ const KNOWN = new Set([
   'serializer',
   'handle',
   'tag',
+  'backend',
 ]);
 
 function describe(v: unknown): string {
@@ -118,6 +127,18 @@ export function resolveOptions(o: TieOptions): { space: Space; opts: TieOptions 
   for (const b of ['create', 'exclusive', 'destroy'] as const) {
     if (o[b] !== undefined && typeof o[b] !== 'boolean') expected('a boolean', `options.${b}`, o[b]);
   }
+  if (
+    o.backend !== undefined &&
+    (typeof o.backend !== 'object' ||
+      o.backend === null ||
+      typeof o.backend.open !== 'function' ||
+      typeof o.backend.create !== 'function')
+  )
+    expected(
+      'a store provider (open, create), e.g. redisBackend() of @shm/redis',
+      'options.backend',
+      o.backend,
+    );
   const serializer =
     o.serializer === undefined || o.serializer === 'msgpack' ? msgpack : getSerializer(o.serializer);
   const space: Space = {
@@ -128,6 +149,7 @@ export function resolveOptions(o: TieOptions): { space: Space; opts: TieOptions 
     serializer,
     childSize: DEFAULT_CHILD_SIZE,
     tag: o.tag ?? `tied:${ns}`,
+    provider: o.backend,
   };
   return { space, opts: o };
 }

@@ -6,8 +6,6 @@ import {
   isNotFoundError,
   LockStatus,
   ShmError,
-  Store,
-  type StoreOptions,
   serializerId,
 } from '@shm/core';
 import {
@@ -22,6 +20,7 @@ import {
   refCounts,
   refCountsOf,
 } from './envelope.js';
+import { Store, type StoreOptions } from './store-provider.js';
 import { anonymousId, isAnonymousId, isVariableId, type Space, storeAddress } from './tie-options.js';
 
 /** Builds the user-facing object (Proxy or tied ScalarRef) of a node; set by tie.ts to avoid an import cycle. */
@@ -109,7 +108,13 @@ export class VarNode {
   // ------------------------------------------------------------------ opening and creating
 
   static #storeOptions(id: string, space: Space, extra: Partial<StoreOptions> = {}): StoreOptions {
-    return { ...storeAddress(id), serializer: space.serializer, mode: space.mode, ...extra };
+    return {
+      ...storeAddress(id),
+      serializer: space.serializer,
+      mode: space.mode,
+      provider: space.provider,
+      ...extra,
+    };
   }
 
   /** The open node of `id`, opening the store if this process has not yet; undefined if it no longer exists. */

@@ -95,10 +95,12 @@ async function measure(plan: Plan, a: SideCtl, b: SideCtl): Promise<PairResult> 
     await run(b, 'B', { cmd: 'open', kind, role: 'b', config });
     const cell: Figures = {};
     if (plan.verify) {
+      // Each side waits to see the other's value as the hand-off does (a copy invalidated by the other's store
+      // may answer until the invalidation arrived); what it then fetched must be that value, whole.
       await run(a, 'A', { cmd: 'put', kind, seq: 101 });
-      const seenByB = (await run(b, 'B', { cmd: 'get', kind })).value!;
+      const seenByB = (await run(b, 'B', { cmd: 'get', kind, seq: 101 })).value!;
       await run(b, 'B', { cmd: 'put', kind, seq: 202 });
-      const seenByA = (await run(a, 'A', { cmd: 'get', kind })).value!;
+      const seenByA = (await run(a, 'A', { cmd: 'get', kind, seq: 202 })).value!;
       result.checks[kind] = { seenByB, seenByA };
     }
     if (plan.workloads.includes('store')) {

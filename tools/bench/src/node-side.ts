@@ -1,7 +1,7 @@
 import type { Endpoint, Link, NodeContender } from './contender.js';
 import { makeValue, type PayloadKind, toWire, type Value } from './payload.js';
 import type { SideCommand, SideResult } from './side-protocol.js';
-import { fetchLoop, pingLoop, pongLoop, storeLoop } from './workloads.js';
+import { fetchLoop, pingLoop, pongLoop, storeLoop, waitFor } from './workloads.js';
 
 /** One side (A or B) of a Node contender: runs the side protocol's commands over the contender's endpoints. */
 export class NodeSide {
@@ -64,7 +64,7 @@ export class NodeSide {
         await ep.flush?.();
         return { ok: true };
       case 'get': {
-        const v = await ep.fetch();
+        const v = c.seq === undefined ? await ep.fetch() : await waitFor(ep, c.seq);
         // A copy: a zero-copy read (lmdb's getBinaryFast) is a view of a buffer the contender reuses.
         return { ok: true, value: toWire(v instanceof Uint8Array ? Uint8Array.prototype.slice.call(v) : v) };
       }

@@ -28,8 +28,12 @@ export type SideCommand =
   | { cmd: 'pong'; kind: PayloadKind; seq0: number }
   /** Stores makeValue(kind, seq) once (and flushes). */
   | { cmd: 'put'; kind: PayloadKind; seq: number }
-  /** Fetches once and answers `{ value }` (bytes as base64). */
-  | { cmd: 'get'; kind: PayloadKind }
+  /**
+   * Fetches once and answers `{ value }` (bytes as base64). With `seq`: answers the first value whose seq is at
+   * least `seq`, waiting for it as the hand-off does (a contender whose reads answer from a copy the other process's
+   * store invalidates sees that store once the invalidation arrived, not at the instant the store returned).
+   */
+  | { cmd: 'get'; kind: PayloadKind; seq?: number }
   /** Closes the value of `kind` (A removes it). */
   | { cmd: 'close'; kind: PayloadKind }
   /** Ends the process after closing whatever is still open. */

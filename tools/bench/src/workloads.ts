@@ -110,7 +110,8 @@ export function waitTimeout(seq: number, last: unknown): Error {
   );
 }
 
-function waitFor(ep: Endpoint, seq: number): Value | Promise<Value> {
+/** The first value with seq >= `seq`, waited for as the hand-off waits (the endpoint's waitFor, or polling). */
+export function waitFor(ep: Endpoint, seq: number): Value | Promise<Value> {
   const deadline = performance.now() + WAIT_MS;
   return ep.waitFor ? ep.waitFor(seq, deadline) : pollFetch(ep, seq, deadline);
 }

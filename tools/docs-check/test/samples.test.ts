@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis, stopRedis } from '@shm/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canIsolate, runSample } from '../src/run-sample.js';
 import { allSamples, outputMatches } from '../src/samples.js';
 
@@ -8,6 +9,18 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const work = fileURLToPath(new URL('../.tmp/samples/', import.meta.url));
 const samples = allSamples(root);
 const runnable = samples.filter((s) => s.run);
+
+// Samples of @shm/redis read REDIS_URL: they get a redis-server of their own, started here and stopped after.
+let redis: RedisServer | undefined;
+beforeAll(async () => {
+  if (runnable.some((s) => s.code.includes('REDIS_URL'))) {
+    redis = await startRedis();
+    process.env.REDIS_URL = redis.url;
+  }
+});
+afterAll(async () => {
+  if (redis) await stopRedis(redis);
+});
 
 const where = canIsolate() ? 'each in its own IPC namespace with a 64 MB /dev/shm' : 'in the host namespace';
 

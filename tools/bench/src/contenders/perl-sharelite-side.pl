@@ -206,7 +206,7 @@ my %commands = (
   get => sub {
     my ($c)  = @_;
     my $kind = $c->{kind};
-    my $v    = fetch_value($kind);
+    my $v    = defined $c->{seq} ? wait_for( $kind, $c->{seq} ) : fetch_value($kind);
     reply( { value => $kind eq 'object' ? { object => $v } : { bytes => encode_base64( $v, '' ) } } );
   },
   close => sub { close_kind( $_[0]{kind} ); reply() },

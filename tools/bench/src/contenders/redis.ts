@@ -1,8 +1,8 @@
 import { msgpack } from '@shm/serializer-msgpack';
+import { redisVersion, serverOnPort, startRedis, stopRedis } from '@shm/test-utils';
 import { Redis } from 'ioredis';
 import type { NodeContender } from '../contender.js';
 import type { Value } from '../payload.js';
-import { redisVersion, serverOnPort, startRedis, stopRedis } from '../redis-server.js';
 import { packageVersion } from '../versions.js';
 
 const asBuffer = (b: Uint8Array): Buffer =>

@@ -1,13 +1,26 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { commandOutput } from './versions.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-/** A redis-server this process started, bound to 127.0.0.1, without persistence. */
+/** A redis-server this process started, bound to 127.0.0.1, without persistence (unless asked for). */
 export interface RedisServer {
   port: number;
   dir: string;
   child: ChildProcess;
+  /** redis://127.0.0.1:<port> */
+  url: string;
+  /** The extra arguments it was started with (restartRedis() starts it again with them). */
+  args: string[];
+}
+
+function commandOutput(file: string, args: string[]): string {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'missing';
+  }
 }
 
 const running = new Set<RedisServer>();
@@ -64,23 +77,32 @@ function ping(port: number): Promise<boolean> {
 
 /**
  * Starts redis-server on a free port of 127.0.0.1 with no persistence (no RDB snapshots, no AOF) and its working
- * directory in `dir`, and waits until it answers PING.
+ * directory in `dir` (default: a new temporary directory), and waits until it answers PING. `extraArgs` are more
+ * redis-server options (`['--proto-max-bulk-len', '1mb']`). The server is killed when this process exits.
  * @throws Error when redis-server is not installed or does not come up within 20 s.
  */
-export async function startRedis(dir: string): Promise<RedisServer> {
+export async function startRedis(dir?: string, extraArgs: string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  const d = dir ?? mkdtempSync(join(tmpdir(), 'shmtest-redis-'));
+  return launch({ port, dir: d, args: extraArgs });
+}
+
+async function launch(o: { port: number; dir: string; args: string[] }): Promise<RedisServer> {
   if (!redisVersion()) {
     throw new Error(
       'redis-server is not installed: run `bash tools/scripts/bootstrap.sh` as root (or apt-get install redis-server)',
     );
   }
   killServersOnExit();
+  const { port, dir } = o;
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const server = { port, dir, child };
+  const base = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn(
+    'redis-server',
+    [...base, '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning', ...o.args],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const server: RedisServer = { port, dir, child, url: `redis://127.0.0.1:${port}`, args: o.args };
   running.add(server);
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += String(d)));
@@ -97,18 +119,32 @@ export async function startRedis(dir: string): Promise<RedisServer> {
   return server;
 }
 
-/** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. */
-export async function stopRedis(server: RedisServer): Promise<void> {
+async function kill(server: RedisServer, signal: NodeJS.Signals): Promise<void> {
   const { child } = server;
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    child.kill('SIGCONT'); // a paused server cannot handle SIGTERM
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
   }
   running.delete(server);
+}
+
+/** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. */
+export async function stopRedis(server: RedisServer): Promise<void> {
+  await kill(server, 'SIGTERM');
   rmSync(server.dir, { recursive: true, force: true });
+}
+
+/**
+ * Kills the server (SIGKILL: nothing is saved) and starts a new one on the same port and directory with the same
+ * arguments: a crash and restart without persistence. Returns the new server (the old object is dead).
+ */
+export async function restartRedis(server: RedisServer): Promise<RedisServer> {
+  await kill(server, 'SIGKILL');
+  return launch({ port: server.port, dir: server.dir, args: server.args });
 }
 
 /** The server started for a port, for cleanup by port number. */

@@ -1,0 +1,3 @@
+import { shmVitestConfig } from '@shm/test-utils/vitest';
+
+export default shmVitestConfig({ testTimeout: 60_000 });
