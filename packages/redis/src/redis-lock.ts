@@ -1,4 +1,4 @@
-import { LockStatus, ShmError } from '@shm/core';
+import { expected, LockStatus, ShmError } from '@shm/core';
 import { W_LEASE_LOST } from './protocol.js';
 import type { RedisConnection } from './redis-connection.js';
 import { checkTimeout } from './validate.js';
@@ -187,6 +187,8 @@ export class RedisLock {
 
   /** The error for a timed-out acquire, naming the lock and mode. */
   timeoutError(mode: 'exclusive' | 'shared', timeoutMs: number): ShmError {
+    if (mode !== 'exclusive' && mode !== 'shared') throw expected("'exclusive' or 'shared'", 'mode', mode);
+    if (typeof timeoutMs !== 'number') throw expected('a number of milliseconds', 'timeoutMs', timeoutMs);
     return new ShmError(
       'ERR_SHM_LOCK_TIMEOUT',
       `Timed out after ${timeoutMs} ms waiting for the ${mode} ${this.name}`,

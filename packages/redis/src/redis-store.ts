@@ -19,7 +19,7 @@ import {
 } from './protocol.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { RedisLock } from './redis-lock.js';
-import { checkBytes, checkFunction, checkInt, checkTimeout } from './validate.js';
+import { checkBytes, checkFunction, checkInfo, checkInt, checkTimeout } from './validate.js';
 
 /** A Redis string holds at most 512 MiB (and the server's default proto-max-bulk-len is the same). */
 export const MAX_PART_SIZE = 512 * 1024 * 1024;
@@ -451,6 +451,7 @@ export class RedisStore {
    */
   fetch(into?: Uint8Array, info?: FetchInfo): Uint8Array {
     if (into !== undefined) checkBytes(into, 'into');
+    checkInfo(info, 'info');
     this.#refresh();
     return this.#out(into, info);
   }
@@ -459,6 +460,7 @@ export class RedisStore {
   fetchAsync(into?: Uint8Array, info?: FetchInfo): Promise<Uint8Array> {
     try {
       if (into !== undefined) checkBytes(into, 'into');
+      checkInfo(info, 'info');
       // A current copy answers at once: no async step beyond the promise itself.
       if (this.#hit()) return Promise.resolve(this.#out(into, info));
     } catch (e) {
@@ -585,6 +587,14 @@ export class RedisStore {
   /** store() under the exclusive lock this handle holds (ERR_SHM_WOULD_BLOCK if it holds none). */
   storeLocked(bytes: Uint8Array, serializer = 0): number {
     checkBytes(bytes, 'bytes');
+    checkInt(serializer, 'serializer', 0, 0xffffffff, 'a serializer id (integer from 0 to 0xffffffff)');
+    this.#checkedHid();
+    this.#needExclusive();
+    return this.store(bytes, serializer);
+  }
+
+  /** Throws unless this handle holds the exclusive lock (the *Locked calls need it). */
+  #needExclusive(): void {
     if (!this.lock.holdsExclusive) {
       throw new ShmError(
         'ERR_SHM_WOULD_BLOCK',
@@ -594,7 +604,6 @@ export class RedisStore {
         },
       );
     }
-    return this.store(bytes, serializer);
   }
 
   /** Encodes `value` with the store's serializer and commits it. */
@@ -615,6 +624,8 @@ export class RedisStore {
 
   /** setValue() under the exclusive lock this handle holds. */
   setValueLocked(value: unknown): number {
+    this.#checkedHid();
+    this.#needExclusive();
     return this.storeLocked(this.#o.serializer.encode(value), this.#sid);
   }
 

@@ -22,3 +22,9 @@ export function checkBytes(v: unknown, name: string): asserts v is Uint8Array {
 export function checkFunction(v: unknown, name: string): void {
   if (typeof v !== 'function') throw expected('a function', name, v);
 }
+
+/** fetch()'s optional info object: undefined or an object it may write `serial`/`serializerId` to. */
+export function checkInfo(v: unknown, name: string): void {
+  if (v !== undefined && (typeof v !== 'object' || v === null))
+    throw expected('an object or undefined', name, v);
+}

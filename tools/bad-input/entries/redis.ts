@@ -6,6 +6,9 @@ import { bad, definePackage } from '../src/table.js';
 
 type M = typeof import('@shm/redis');
 
+/** The protocol between RedisStore/RedisLock and the connection's worker: @internal, stripped from the types. */
+const WIRE = 'the @internal protocol of RedisStore and RedisLock with the worker; not in the published types';
+
 type F = { server: RedisServer; conn: RedisConnection; store: RedisStore; closed: RedisStore; name: string };
 
 export default definePackage<M, F>((m) => {
@@ -29,7 +32,7 @@ export default definePackage<M, F>((m) => {
     bad('type', 'a number for connection', 'options.connection', () =>
       open({ connection: 5, name: uniqueName('bad') }),
     ),
-    bad('type', 'an unknown option', 'option name', (fx: F) =>
+    bad('type', 'an unknown option', 'an option name', (fx: F) =>
       open({ connection: fx.conn, name: uniqueName('bad'), colour: 1 }),
     ),
   ];
@@ -57,7 +60,9 @@ export default definePackage<M, F>((m) => {
     bad('range', 'timeout NaN', 'timeoutMs', (fx: F) => fx.store.lock[method](Number.NaN)),
   ];
   const unlocks = (method: 'unlock' | 'unlockAsync' | 'unlockShared' | 'unlockSharedAsync') => [
-    bad('state', 'a lock this handle does not hold', 'ERR_SHM_', (fx: F) => fx.store.lock[method]()),
+    bad('state', 'a lock this handle does not hold', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
+      fx.store.lock[method](),
+    ),
   ];
   return {
     async setup(): Promise<F> {
@@ -95,7 +100,7 @@ export default definePackage<M, F>((m) => {
       'RedisStore#storeAsync': stores('storeAsync'),
       'RedisStore#storeLocked': [
         ...stores('storeLocked'),
-        bad('state', 'without the exclusive lock', 'ERR_SHM_', (fx: F) =>
+        bad('state', 'without the exclusive lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
           fx.store.storeLocked(Buffer.alloc(1)),
         ),
       ],
@@ -112,7 +117,9 @@ export default definePackage<M, F>((m) => {
         closedStore('setValueAsync', 1),
       ],
       'RedisStore#setValueLocked': [
-        bad('state', 'without the exclusive lock', 'ERR_SHM_', (fx: F) => fx.store.setValueLocked(1)),
+        bad('state', 'without the exclusive lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
+          fx.store.setValueLocked(1),
+        ),
         closedStore('setValueLocked', 1),
       ],
       'RedisStore#getValue': [closedStore('getValue')],
@@ -167,6 +174,27 @@ export default definePackage<M, F>((m) => {
           RedisConnection.connectSync({ url: 'redis://127.0.0.1:1' }),
         ),
       ],
+      'RedisConnection.connect': [
+        bad('type', 'an http url', 'options.url', () => RedisConnection.connect({ url: 'http://x' })),
+        bad('range', 'timeoutMs -1', 'options.timeoutMs', () => RedisConnection.connect({ timeoutMs: -1 })),
+        bad('missing', 'a port nobody listens on', 'ECONNREFUSED', () =>
+          RedisConnection.connect({ url: 'redis://127.0.0.1:1' }),
+        ),
+      ],
+      'RedisConnection#close': { accepts: 'no arguments; idempotent' },
+      'RedisConnection#closeSync': { accepts: 'no arguments; idempotent' },
+      'RedisConnection#call': { internal: WIRE },
+      'RedisConnection#callSync': { internal: WIRE },
+      'RedisConnection#pingSync': { internal: WIRE },
+      'RedisConnection#readSync': { internal: WIRE },
+      'RedisConnection#commitSync': { internal: WIRE },
+      'RedisConnection#lockSync': { internal: WIRE },
+      'RedisConnection#unlockSync': { internal: WIRE },
+      'RedisConnection#adopt': { internal: WIRE },
+      'RedisConnection#release': { internal: WIRE },
+      'RedisConnection#wantTracking': { internal: WIRE },
+      'RedisConnection#readAsync': { internal: WIRE },
+      'RedisConnection#commitAsync': { internal: WIRE },
       redisBackend: [
         bad('type', 'a string for options', 'options', () => redisBackend('x' as never)),
         bad('type', 'a number for connection', 'options.connection', () =>
