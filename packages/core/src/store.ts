@@ -636,10 +636,16 @@ export class Store {
       const magic = sdv.getUint32(C_MAGIC, true);
       if (magic === CHAIN_MAGIC)
         return sdv.getUint32(C_STORE_ID, true) === this.#storeId && sdv.getUint32(C_GEN, true) === gen;
-      // A writer killed between shmget() and writing the header left it blank: unattached, its creator dead.
+      // A writer killed between shmget() and the end of the header (the magic is written last) left it blank or
+      // part-written: each field still zero or already this store's. Unattached, its creator dead.
+      const storeId = sdv.getUint32(C_STORE_ID, true);
+      const ownGen = sdv.getUint32(C_GEN, true);
+      const ownSize = sdv.getUint32(C_SIZE, true);
       return (
         magic === 0 &&
-        sdv.getUint32(C_STORE_ID, true) === 0 &&
+        (storeId === 0 || storeId === this.#storeId) &&
+        (ownGen === 0 || ownGen === gen) &&
+        (ownSize === 0 || ownSize === size) &&
         st.size === size &&
         st.nattch === 0 &&
         !isAlive(st.cpid)

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { listSysv, shmRemove } from '@shm/native';
 import { STORE_LAYOUT, spawnPeer, uniqueKey, uniqueName } from '@shm/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FetchInfo, LockStatus, Store, type StoreOptions } from '../src/index.js';
+import { type FetchInfo, LockStatus, Region, Store, type StoreOptions } from '../src/index.js';
 
 const peerScript = fileURLToPath(new URL('./fixtures/store-peer.ts', import.meta.url));
 const cleanups: (() => void)[] = [];
@@ -202,6 +202,36 @@ describe('A SysV writer SIGKILLed right after shmget() created a chained segment
     expect(leaked.length).toBe(1);
     s.destroy();
     expect(leftBy(pid)).toEqual([]);
+  });
+
+  it('leaves a part-written header (killed before the magic) that destroy() still removes', async () => {
+    // The header is written store id first, magic last: a writer killed in between leaves a segment that is
+    // named by the descriptor, carries this store's id, and has no magic yet.
+    const opts: StoreOptions = {
+      key: uniqueKey(),
+      maxSegmentSize: 64 * 1024,
+      inlineCapacity: 1024,
+      pollMs: 5,
+    };
+    const s = Store.create({ ...opts, register: false });
+    const p = spawnPeer(peerScript, [JSON.stringify(opts)]);
+    await p.next((m) => m.ready);
+    p.send({ op: 'store', len: 100_000, fill: 4 });
+    await p.next((m) => m.op === 'store');
+    p.kill('SIGKILL');
+    await p.exited;
+    const made = leftBy(p.pid!).map((e) => e.id);
+    cleanups.push(() => {
+      for (const id of made) if (listSysv().some((e) => e.id === id)) shmRemove(id);
+    });
+    expect(made.length).toBeGreaterThan(0);
+    for (const id of made) {
+      const seg = Region.open({ backend: 'sysv', shmid: id, register: false });
+      new DataView(seg.buffer).setUint32(0, 0, true); // C_MAGIC
+      seg.close();
+    }
+    s.destroy();
+    expect(leftBy(p.pid!)).toEqual([]);
   });
 
   it('does not touch a blank private segment of a live process', async () => {
