@@ -108,6 +108,8 @@ describe('several processes, each its own connection', () => {
       const held = await holder.next((m) => m.locked);
       holder.kill('SIGSTOP');
       const next = peer(server, 'lock', name, String(leaseMs));
+      await next.next((m) => m.ready);
+      next.send('go');
       const got = await next.next((m) => 'status' in m);
       expect(got.status).toBe(LockStatus.OwnerDied);
       expect(got.token).toBeGreaterThan(held.token);
