@@ -281,7 +281,9 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
   const immortal = o.immortalBooleans;
   const maxDepth = o.maxDepth;
   if (out.buf.length - out.start < Math.max(out.last + 64, 64)) {
-    out.buf = Buffer.allocUnsafe(Math.max(CHUNK, 2 * out.last)) as FastBuffer;
+    // Room for two encodes of the last one's size: a large value encoded again and again takes a new chunk
+    // every other time, not every time (each chunk is external memory that V8 collects with full GCs).
+    out.buf = Buffer.allocUnsafe(Math.max(CHUNK, 2 * (out.last + 64))) as FastBuffer;
     out.start = 0;
   }
   let buf = out.buf;
