@@ -244,14 +244,24 @@ function decimalInto(buf: Uint8Array, p: number, x: number): number {
   return q;
 }
 
+/**
+ * The pairs of the hashes being written, value and key at one index, each hash's pairs after its parent's: a
+ * hash frame walks its own range, and a hash inside it pushes its pairs above that range and pops them when done.
+ * Reused between encodes (and emptied after each, so they keep nothing alive); an encode inside an encode gets
+ * its own. Read with one `for...in` per hash: V8 then loads each value by its field index, where
+ * `Object.keys(x)` then `x[key]` is a generic keyed load per value (profiled: a fifth of a large encode).
+ */
+const pairKeys: string[] = [];
+const pairValues: unknown[] = [];
+
 /** The JS path of the value a frame is at, for error messages. */
-function pathOf(sKind: number[], sKeys: any[], sI: number[], sp: number, hops: number): string {
+function pathOf(sKind: number[], sI: number[], keys: string[], sp: number, hops: number): string {
   let path = 'value';
   for (let i = 0; i < sp; i++) {
     const at = sI[i]! - 1;
     if (sKind[i] === F_ARRAY) path += `[${at}]`;
     else {
-      const k = String(sKeys[i][at]);
+      const k = String(keys[at]);
       path += IDENTIFIER.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
     }
   }
@@ -271,7 +281,9 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
   const immortal = o.immortalBooleans;
   const maxDepth = o.maxDepth;
   if (out.buf.length - out.start < Math.max(out.last + 64, 64)) {
-    out.buf = Buffer.allocUnsafe(Math.max(CHUNK, 2 * out.last)) as FastBuffer;
+    // Room for two encodes of the last one's size: a large value encoded again and again takes a new chunk
+    // every other time, not every time (each chunk is external memory that V8 collects with full GCs).
+    out.buf = Buffer.allocUnsafe(Math.max(CHUNK, 2 * (out.last + 64))) as FastBuffer;
     out.start = 0;
   }
   let buf = out.buf;
@@ -298,13 +310,26 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
   }
   let overflow: Map<object, number> | undefined;
   let classes: Map<string, number> | undefined;
+  // The frames: kind, the array (hash frames: unused), the next index and the end (in the array, or in the
+  // pairs), the index of the pair whose key is still to be written (-1: none), and where a hash's pairs start.
   const sKind: number[] = [];
   const sObj: any[] = [];
-  const sKeys: any[] = [];
   const sI: number[] = [];
   const sN: number[] = [];
   const sDue: number[] = [];
+  const sBase: number[] = [];
   let sp = 0;
+  const keys = nested ? [] : pairKeys;
+  const values = nested ? [] : pairValues;
+  let pairs = 0;
+  let pairsHigh = 0;
+  // for...in also visits enumerable properties a plain object inherits: if anything made one on
+  // Object.prototype, hashes are read with Object.keys (own properties only) instead.
+  let inherited = false;
+  for (const _ in Object.prototype) {
+    inherited = true;
+    break;
+  }
 
   let v: unknown = value;
   let pending = true;
@@ -649,26 +674,40 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   if (len > 0) {
                     sKind[sp] = F_ARRAY;
                     sObj[sp] = x;
-                    sKeys[sp] = undefined;
                     sI[sp] = 0;
                     sN[sp] = len;
                     sDue[sp] = -1;
+                    sBase[sp] = 0;
                     sp++;
                   }
                   break emit;
                 }
-                const keys = Object.keys(x);
-                const len = keys.length;
-                // A key beyond U+00FF needs the UTF-8 flag, which only SX_FLAG_HASH carries.
-                let flagged = false;
-                if (mode !== 1) {
-                  for (let i = 0; i < len; i++) {
-                    if (!isLatin1(keys[i]!)) {
-                      flagged = true;
-                      break;
+                // The pairs, above those of the hashes being written, and whether a key is beyond U+00FF: that
+                // needs the UTF-8 flag, which only SX_FLAG_HASH carries.
+                const base = pairs;
+                let end = base;
+                let wide = 0;
+                if (!inherited) {
+                  for (const k in x) {
+                    keys[end] = k;
+                    values[end++] = x[k];
+                    if (wide === 0) {
+                      const n = k.length;
+                      if (n > 32) wide = WIDE.test(k) ? 1 : 0;
+                      else for (let i = 0; i < n; i++) wide |= k.charCodeAt(i) >> 8;
                     }
                   }
+                } else {
+                  const own = Object.keys(x);
+                  for (let j = 0; j < own.length; j++) {
+                    const k = own[j]!;
+                    keys[end] = k;
+                    values[end++] = x[k];
+                    if (wide === 0 && !isLatin1(k)) wide = 1;
+                  }
                 }
+                const len = end - base;
+                const flagged = wide !== 0 && mode !== 1;
                 if (pos + 6 > cap) {
                   buf = grow(out, pos, 6);
                   pos -= start;
@@ -688,12 +727,14 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 tag++;
                 if (len > 0) {
                   sKind[sp] = flagged ? F_FLAG_HASH : F_HASH;
-                  sObj[sp] = x;
-                  sKeys[sp] = keys;
-                  sI[sp] = 0;
-                  sN[sp] = len;
+                  sObj[sp] = undefined;
+                  sI[sp] = base;
+                  sN[sp] = end;
                   sDue[sp] = -1;
+                  sBase[sp] = base;
                   sp++;
+                  pairs = end;
+                  if (end > pairsHigh) pairsHigh = end;
                 }
                 break emit;
               }
@@ -712,7 +753,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
       if (kind !== F_ARRAY) {
         const due = sDue[top]!;
         if (due >= 0) {
-          const key: string = sKeys[top][due];
+          const key = keys[due]!;
           const room = 5 + 3 * key.length;
           if (pos + room > cap) {
             buf = grow(out, pos, room);
@@ -725,7 +766,8 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
             put32(buf, pos, w, be);
             pos += 4 + w;
           } else {
-            const narrow = isLatin1(key);
+            // Every key of an SX_HASH is below U+0100; those of an SX_FLAG_HASH are checked one by one.
+            const narrow = kind === F_HASH || isLatin1(key);
             if (kind === F_FLAG_HASH) buf[pos++] = narrow ? 0 : 1; // SHV_K_UTF8
             if (narrow) {
               put32(buf, pos, key.length, be);
@@ -742,6 +784,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
       }
       const i = sI[top]!;
       if (i === sN[top]) {
+        if (kind !== F_ARRAY) pairs = sBase[top]!;
         sp = top;
         continue;
       }
@@ -749,19 +792,23 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
       if (kind === F_ARRAY) v = sObj[top][i];
       else {
         sDue[top] = i;
-        v = sObj[top][sKeys[top][i]];
+        v = values[i];
       }
       pending = true;
     }
   } catch (e) {
     if (e instanceof EncodeFailure) {
-      const at = pathOf(sKind, sKeys, sI, sp, e.hops);
+      const at = pathOf(sKind, sI, keys, sp, e.hops);
       throw unserializableError(o.name, value, `${e.why} at ${at}`);
     }
     throw e;
   } finally {
     encoding--;
     out.busy = false;
+    if (!nested && pairsHigh > 0) {
+      pairKeys.fill('', 0, pairsHigh);
+      pairValues.fill(undefined, 0, pairsHigh);
+    }
   }
   out.start = pos;
   out.last = pos - start;
