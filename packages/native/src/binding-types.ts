@@ -270,13 +270,25 @@ export interface WaitBinding {
   futexWait(mapping: NativeMapping, offset: number, expected: number, timeoutMs: number): WaitResult;
   /** Wakes up to `count` waiters (<= 0: all); returns how many woke. */
   futexWake(mapping: NativeMapping, offset: number, count: number): number;
-  /** `futexWait` on a libuv pool thread. */
+  /** `futexWait` on this env's waiter thread (never the libuv pool); 4 when the mapping was closed meanwhile. */
   futexWaitAsync(
     mapping: NativeMapping,
     offset: number,
     expected: number,
     timeoutMs: number,
-  ): Promise<WaitResult>;
+  ): Promise<WaitResult | 4>;
+  /** This env's async waiter: its mechanism, its threads now, and the waits not yet settled. */
+  asyncWaitStats(): AsyncWaitStats;
+}
+
+/** What `asyncWaitStats()` reports (docs/architecture/waiter.md). */
+export interface AsyncWaitStats {
+  /** `futex_waitv` (Linux 5.16+), `thread` (one thread per wait: macOS, older Linux, SHM_WAITER=thread). */
+  backend: 'futex_waitv' | 'thread';
+  /** Waiter threads running now (futex_waitv: one per 127 concurrent waits; thread: one per wait). */
+  threads: number;
+  /** Async waits of this env not yet settled. */
+  pending: number;
 }
 
 /** Process and thread identity, for lock recovery. */
@@ -426,7 +438,15 @@ export const bindingExports = {
     'fdConstants',
   ],
   /** Exported on Linux only (memfd, futex). */
-  linux: ['memfdCreate', 'memfdSeals', 'memfdConstants', 'futexWait', 'futexWake', 'futexWaitAsync'],
+  linux: [
+    'memfdCreate',
+    'memfdSeals',
+    'memfdConstants',
+    'futexWait',
+    'futexWake',
+    'futexWaitAsync',
+    'asyncWaitStats',
+  ],
   /** Exported where SysV IPC exists (Linux, macOS). */
   sysv: [
     'shmget',
