@@ -13,7 +13,6 @@ import {
   shmget,
   shmRemove,
   shmStat,
-  WaitResult,
 } from '../src/index.js';
 import { asyncWaitsInKernel, fixture, mapsLines } from './helpers.js';
 
