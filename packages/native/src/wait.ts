@@ -42,14 +42,16 @@ function waitTimeout(v: number): number {
 
 /** Sleeps while the 32-bit word at `offset` equals `expected`, up to timeoutMs (< 0 or Infinity: forever). */
 export function futexWait(m: NativeMapping, offset: number, expected: number, timeoutMs: number): WaitResult {
+  const b = wait(); // ERR_SHM_NOT_SUPPORTED (Windows) before any argument check
   checkWord(m, offset);
-  return wait().futexWait(m, offset, expected | 0, waitTimeout(timeoutMs));
+  return b.futexWait(m, offset, expected | 0, waitTimeout(timeoutMs));
 }
 
 /** Wakes up to `count` waiters (<= 0: all) on the word at `offset`; returns how many woke. */
 export function futexWake(m: NativeMapping, offset: number, count = 0): number {
+  const b = wait();
   checkWord(m, offset);
-  return wait().futexWake(m, offset, count);
+  return b.futexWake(m, offset, count);
 }
 
 /** The native result of an async wait whose mapping was closed before it ended. */
@@ -66,8 +68,9 @@ export function futexWaitAsync(
   expected: number,
   timeoutMs: number,
 ): Promise<WaitResult> {
+  const b = wait();
   checkWord(m, offset); // bad arguments throw here, synchronously, as futexWait does
-  return wait()
+  return b
     .futexWaitAsync(m, offset, expected | 0, waitTimeout(timeoutMs))
     .then((r) => {
       if (r === CLOSED) throw closedError('mapping');
