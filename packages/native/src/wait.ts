@@ -70,10 +70,8 @@ export function futexWaitAsync(
 ): Promise<WaitResult> {
   const b = wait();
   checkWord(m, offset); // bad arguments throw here, synchronously, as futexWait does
-  return b
-    .futexWaitAsync(m, offset, expected | 0, waitTimeout(timeoutMs))
-    .then((r) => {
-      if (r === CLOSED) throw closedError('mapping');
-      return r;
-    });
+  return b.futexWaitAsync(m, offset, expected | 0, waitTimeout(timeoutMs)).then((r) => {
+    if (r === CLOSED) throw closedError('mapping');
+    return r;
+  });
 }
