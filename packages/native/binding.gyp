@@ -5,7 +5,8 @@
       "sources": [
         "cpp/addon.cc",
         "cpp/common/errors.cc",
-        "cpp/common/mapping.cc"
+        "cpp/common/mapping.cc",
+        "cpp/common/async_dispatch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "cpp"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
@@ -14,10 +15,12 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": ["cpp/posix/fd_ops.cc", "cpp/posix/process.cc", "cpp/linux/memfd.cc", "cpp/linux/futex.cc",
+                      "cpp/linux/futex_waitv.cc", "cpp/common/thread_waiter.cc",
                       "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sharelite.cc"]
         }],
         ["OS=='mac'", {
           "sources": ["cpp/posix/fd_ops.cc", "cpp/posix/process.cc", "cpp/darwin/memfd.cc", "cpp/darwin/ulock.cc",
+                      "cpp/common/thread_waiter.cc",
                       "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sharelite.cc"],
           "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
                               "MACOSX_DEPLOYMENT_TARGET": "11.0" }

@@ -43,6 +43,8 @@ export interface LockOptions {
 }
 
 const SPIN_DEFAULT = 100;
+/** The shortest liveness poll of an async wait, in ms (see RwLock#asyncPoll). */
+const ASYNC_POLL_MS = 100;
 
 /**
  * A reader/writer lock in shared memory, for processes and worker threads.
@@ -315,7 +317,11 @@ export class RwLock {
 
   // ---------------------------------------------------------------- async
 
-  /** lock() that never blocks the event loop: sleeps on a pool thread, one poll interval at a time. */
+  /**
+   * lock() that never blocks the event loop: the wait goes to the native waiter thread (no libuv pool thread is
+   * used, docs/architecture/waiter.md), for the whole remaining time or, while the holder could die unnoticed, up
+   * to one liveness poll (at least 100 ms; see ASYNC_POLL_MS).
+   */
   async lockAsync(timeoutMs?: number): Promise<LockStatus> {
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0))
       throw timeoutArgError(timeoutMs);
@@ -338,7 +344,7 @@ export class RwLock {
       if (w === tid) throw this.#selfDeadlock();
       const left = remaining(deadline);
       if (left === 0) return LockStatus.WouldBlock;
-      const timedOut = await this.#waitAsync(b + W, W_WAITERS, w, Math.min(left, this.#pollMs));
+      const timedOut = await this.#waitAsync(b + W, W_WAITERS, w, this.#asyncPoll(left));
       if (timedOut && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, tid) === w) {
         return this.#drainReadersAsync(deadline, true);
       }
@@ -358,14 +364,14 @@ export class RwLock {
       const seq = Atomics.load(a, b + R_SEQ);
       const timedOut = this.#noReaders()
         ? false
-        : await this.#waitAsync(b + R_SEQ, R_WAITERS, seq, Math.min(left, this.#pollMs));
+        : await this.#waitAsync(b + R_SEQ, R_WAITERS, seq, this.#asyncPoll(left));
       if (timedOut && this.#reclaimDeadReaders()) died = true;
     }
     this.#exclusive = 1;
     return died ? LockStatus.OwnerDied : LockStatus.Acquired;
   }
 
-  /** lockShared() that never blocks the event loop. */
+  /** lockShared() that never blocks the event loop (waits as lockAsync does). */
   async lockSharedAsync(timeoutMs?: number): Promise<LockStatus> {
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0))
       throw timeoutArgError(timeoutMs);
@@ -378,7 +384,7 @@ export class RwLock {
       if (w === 0) continue;
       const left = remaining(deadline);
       if (left === 0) return LockStatus.WouldBlock;
-      const timedOut = await this.#waitAsync(this.#b + W, W_WAITERS, w, Math.min(left, this.#pollMs));
+      const timedOut = await this.#waitAsync(this.#b + W, W_WAITERS, w, this.#asyncPoll(left));
       if (timedOut && this.#writerDead(w) && Atomics.compareExchange(this.#a, this.#b + W, w, 0) === w) {
         died = true;
         if (Atomics.load(this.#a, this.#b + W_WAITERS) > 0) wordWake(this.#region, (this.#b + W) * 4);
@@ -386,7 +392,18 @@ export class RwLock {
     }
   }
 
-  /** Sleeps on a pool thread while word `index` equals `value`, counted in `counter`; true if it timed out. */
+  /**
+   * How long one async wait may sleep, `left` ms being what the caller's timeout leaves: all of it when no holder
+   * can be declared dead (another pid namespace), else up to the liveness poll, since a holder's death wakes
+   * nobody. The poll is longer than the sync one (pollMs) because each turn costs a waiter-thread wake-up and an
+   * event-loop callback per waiter; a dead holder is taken over within ASYNC_POLL_MS instead of pollMs.
+   */
+  #asyncPoll(left: number): number {
+    if (!this.#recover) return left;
+    return Math.min(left, Math.max(this.#pollMs, ASYNC_POLL_MS));
+  }
+
+  /** Sleeps off the event loop while word `index` equals `value`, counted in `counter`; true if it timed out. */
   async #waitAsync(index: number, counter: number, value: number, ms: number): Promise<boolean> {
     const a = this.#a;
     const b = this.#b;
@@ -395,7 +412,8 @@ export class RwLock {
       if (Atomics.load(a, index) !== value) return false;
       return (await wordWaitAsync(this.#region, index * 4, value, ms)) === 1;
     } finally {
-      Atomics.sub(a, b + counter, 1);
+      // A region closed meanwhile rejects the wait with ERR_SHM_CLOSED; its views are empty now.
+      if (!this.#region.closed) Atomics.sub(a, b + counter, 1);
     }
   }
 

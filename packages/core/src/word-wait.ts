@@ -14,7 +14,11 @@ export function wordWait(region: Region, offset: number, expected: number, ms: n
   return futexWait(region.mapping, offset, expected, ms);
 }
 
-/** wordWait without blocking the event loop. */
+/**
+ * wordWait without blocking the event loop or occupying a libuv pool thread: a native waiter thread (Linux, macOS)
+ * or the system's wait threads (Windows) sleep on the word (docs/architecture/waiter.md). Rejects with
+ * ERR_SHM_CLOSED if the region is closed before the wait ends.
+ */
 export function wordWaitAsync(
   region: Region,
   offset: number,

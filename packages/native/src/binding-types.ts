@@ -270,13 +270,28 @@ export interface WaitBinding {
   futexWait(mapping: NativeMapping, offset: number, expected: number, timeoutMs: number): WaitResult;
   /** Wakes up to `count` waiters (<= 0: all); returns how many woke. */
   futexWake(mapping: NativeMapping, offset: number, count: number): number;
-  /** `futexWait` on a libuv pool thread. */
+  /** `futexWait` on this env's waiter thread (never the libuv pool); 4 when the mapping was closed meanwhile. */
   futexWaitAsync(
     mapping: NativeMapping,
     offset: number,
     expected: number,
     timeoutMs: number,
-  ): Promise<WaitResult>;
+  ): Promise<WaitResult | 4>;
+  /** This env's async waiter: its mechanism, its threads now, and the waits not yet settled. */
+  asyncWaitStats(): AsyncWaitStats;
+}
+
+/** What `asyncWaitStats()` reports (docs/architecture/waiter.md). */
+export interface AsyncWaitStats {
+  /**
+   * `futex_waitv` (Linux 5.16+), `thread` (one thread per wait: macOS, older Linux, SHM_WAITER=thread) or
+   * `RegisterWaitForSingleObject` (Windows).
+   */
+  backend: 'futex_waitv' | 'thread' | 'RegisterWaitForSingleObject';
+  /** Waiter threads running now (futex_waitv: one per 127 concurrent waits; thread: one per wait). */
+  threads: number;
+  /** Async waits of this env not yet settled. */
+  pending: number;
 }
 
 /** Process and thread identity, for lock recovery. */
@@ -370,8 +385,10 @@ export interface Win32Binding {
   win32EventReset(handle: number): void;
   /** Signaled, TimedOut or Closed. */
   win32EventWait(handle: number, timeoutMs: number): Win32WaitResult;
-  /** `win32EventWait` on a libuv pool thread. */
+  /** `win32EventWait` on the system's wait threads (RegisterWaitForSingleObject), never the libuv pool. */
   win32EventWaitAsync(handle: number, timeoutMs: number): Promise<Win32WaitResult>;
+  /** This env's async waits (event waits go to the system's wait threads: `threads` is 0). */
+  asyncWaitStats(): AsyncWaitStats;
   /**
    * Closes a mutex or event id (false if unknown). A mutex held through it is released first; pending waits end
    * with Closed. When a thread's env goes away, its ids are closed and a mutex they hold is abandoned instead.
@@ -426,7 +443,15 @@ export const bindingExports = {
     'fdConstants',
   ],
   /** Exported on Linux only (memfd, futex). */
-  linux: ['memfdCreate', 'memfdSeals', 'memfdConstants', 'futexWait', 'futexWake', 'futexWaitAsync'],
+  linux: [
+    'memfdCreate',
+    'memfdSeals',
+    'memfdConstants',
+    'futexWait',
+    'futexWake',
+    'futexWaitAsync',
+    'asyncWaitStats',
+  ],
   /** Exported where SysV IPC exists (Linux, macOS). */
   sysv: [
     'shmget',
@@ -460,6 +485,7 @@ export const bindingExports = {
     'win32EventReset',
     'win32EventWait',
     'win32EventWaitAsync',
+    'asyncWaitStats',
     'win32HandleClose',
     'win32OpenHandles',
     'win32Constants',

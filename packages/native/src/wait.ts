@@ -1,6 +1,6 @@
 import { loadBinding } from './binding.js';
 import type { NativeMapping, WaitBinding, WaitResult } from './binding-types.js';
-import { expected as expectedValue, ShmError } from './errors.js';
+import { closedError, expected as expectedValue, ShmError } from './errors.js';
 
 let waitBinding: WaitBinding | undefined;
 
@@ -42,23 +42,36 @@ function waitTimeout(v: number): number {
 
 /** Sleeps while the 32-bit word at `offset` equals `expected`, up to timeoutMs (< 0 or Infinity: forever). */
 export function futexWait(m: NativeMapping, offset: number, expected: number, timeoutMs: number): WaitResult {
+  const b = wait(); // ERR_SHM_NOT_SUPPORTED (Windows) before any argument check
   checkWord(m, offset);
-  return wait().futexWait(m, offset, expected | 0, waitTimeout(timeoutMs));
+  return b.futexWait(m, offset, expected | 0, waitTimeout(timeoutMs));
 }
 
 /** Wakes up to `count` waiters (<= 0: all) on the word at `offset`; returns how many woke. */
 export function futexWake(m: NativeMapping, offset: number, count = 0): number {
+  const b = wait();
   checkWord(m, offset);
-  return wait().futexWake(m, offset, count);
+  return b.futexWake(m, offset, count);
 }
 
-/** futexWait on a pool thread. */
+/** The native result of an async wait whose mapping was closed before it ended. */
+const CLOSED = 4;
+
+/**
+ * futexWait without blocking the event loop or occupying a libuv pool thread: the wait goes to this thread's
+ * waiter (docs/architecture/waiter.md), which keeps the event loop alive only while a wait is pending. Rejects
+ * with ERR_SHM_CLOSED if the mapping is closed before the wait ends.
+ */
 export function futexWaitAsync(
   m: NativeMapping,
   offset: number,
   expected: number,
   timeoutMs: number,
 ): Promise<WaitResult> {
-  checkWord(m, offset);
-  return wait().futexWaitAsync(m, offset, expected | 0, waitTimeout(timeoutMs));
+  const b = wait();
+  checkWord(m, offset); // bad arguments throw here, synchronously, as futexWait does
+  return b.futexWaitAsync(m, offset, expected | 0, waitTimeout(timeoutMs)).then((r) => {
+    if (r === CLOSED) throw closedError('mapping');
+    return r;
+  });
 }

@@ -288,7 +288,7 @@ export class Win32Event {
     return this.#handle.checkClosed(win32().win32EventWait(this.#handle.live(), checkTimeout(timeoutMs)));
   }
 
-  /** `wait()` on a libuv pool thread, without blocking the event loop. */
+  /** `wait()` without blocking the event loop, on the system's wait threads (never the libuv pool). */
   async waitAsync(timeoutMs?: number): Promise<Win32WaitResult> {
     return this.#handle.checkClosed(
       await win32().win32EventWaitAsync(this.#handle.live(), checkTimeout(timeoutMs)),

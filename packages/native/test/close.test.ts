@@ -13,9 +13,8 @@ import {
   shmget,
   shmRemove,
   shmStat,
-  WaitResult,
 } from '../src/index.js';
-import { fixture, mapsLines, threadsInSharedFutexWait } from './helpers.js';
+import { asyncWaitsInKernel, fixture, mapsLines } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -76,19 +75,17 @@ describe('closing a mapping', () => {
     expect(m.close()).toBe(false);
   });
 
-  it('defers the unmap of a mapping closed during an async wait until the wait returns', async () => {
+  it('ends an async wait with ERR_SHM_CLOSED when its mapping closes, and unmaps once the waiter let go', async () => {
     const { name, m } = memfdMapping();
-    const pending = futexWaitAsync(m, 0, 0, 300);
-    // Close only once the pool thread sleeps on the word (a wait that has not started yet is refused with EBADF).
-    await waitFor(
-      () => threadsInSharedFutexWait(process.pid) === 1,
-      'the pool thread to sleep in FUTEX_WAIT',
-    );
+    const pending = futexWaitAsync(m, 0, 0, 60_000);
+    await waitFor(() => asyncWaitsInKernel(process.pid) === 1, 'the waiter thread to sleep on the word');
+    const t0 = performance.now();
     expect(m.close()).toBe(true);
     expect(m.buffer).toBeUndefined();
-    expect(mapsLines(name)).toBe(1); // the pool thread is still inside futex() on that memory
-    expect(await pending).toBe(WaitResult.TimedOut);
-    expect(mapsLines(name)).toBe(0);
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_SHM_CLOSED' });
+    expect(performance.now() - t0).toBeLessThan(5_000); // not the 60 s timeout
+    await waitFor(() => mapsLines(name) === 0, 'the memory to be unmapped');
+    expect(asyncWaitsInKernel(process.pid)).toBe(0);
   });
 
   it('detaches a SysV segment on close so its attach count drops', () => {

@@ -10,7 +10,7 @@ import {
   type NativeMapping,
   WaitResult,
 } from '../src/index.js';
-import { fixture, inSharedFutexWait, threadsInSharedFutexWait } from './helpers.js';
+import { asyncWaitsInKernel, fixture, inSharedFutexWait } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -86,10 +86,7 @@ describe('futex wait and wake', () => {
   it('resolves futexWaitAsync with Woken when another process wakes it', async () => {
     const { fd, m, words } = region();
     const pending = futexWaitAsync(m, 0, 0, 30_000);
-    await waitFor(
-      () => threadsInSharedFutexWait(process.pid) === 1,
-      'the pool thread to sleep in FUTEX_WAIT',
-    );
+    await waitFor(() => asyncWaitsInKernel(process.pid) === 1, 'the waiter thread to sleep on the word');
     const waker = spawnPeer(fixture('futex-waker.ts'), [], { stdio: ['pipe', 'pipe', 'pipe', fd] });
     cleanups.push(() => waker.kill());
     expect(await waker.next((x) => 'woke' in x)).toMatchObject({ woke: 1 });
@@ -102,12 +99,10 @@ describe('futex wait and wake', () => {
     const { m } = region();
     const a = futexWaitAsync(m, 8, 0, 30_000);
     const b = futexWaitAsync(m, 8, 0, 30_000);
-    await waitFor(
-      () => threadsInSharedFutexWait(process.pid) === 2,
-      'both pool threads to sleep in FUTEX_WAIT',
-    );
+    await waitFor(() => asyncWaitsInKernel(process.pid) === 2, 'the waiter to sleep on both waits');
     expect(futexWake(m, 8, 1)).toBe(1);
-    expect(threadsInSharedFutexWait(process.pid)).toBe(1);
+    // The waiter settles the woken wait and sleeps again on the other one.
+    await waitFor(() => asyncWaitsInKernel(process.pid) === 1, 'the waiter to sleep again on the other wait');
     expect(futexWake(m, 8, 1)).toBe(1);
     expect(await Promise.all([a, b])).toEqual([WaitResult.Woken, WaitResult.Woken]);
   });

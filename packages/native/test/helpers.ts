@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { loadBinding } from '../src/index.js';
 
 /** Absolute path of a peer script in test/fixtures/. */
 export function fixture(name: string): string {
@@ -120,6 +121,41 @@ export function threadsInSharedFutexWait(pid: number): number {
     return 0;
   }
   return tids.filter((t) => inSharedFutexWait(Number(t))).length;
+}
+
+/**
+ * How many words the async waiter of process `pid` sleeps on in the kernel right now: for a thread in
+ * futex_waitv (syscall 449 on x64 and arm64) its futex count less the control word; for a thread in a shared
+ * FUTEX_WAIT (the thread-per-wait fallback, or a sync wait) one.
+ */
+export function asyncWaitsInKernel(pid: number): number {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const t of tids) {
+    if (inSharedFutexWait(Number(t))) {
+      n++;
+      continue;
+    }
+    let line: string;
+    try {
+      line = readFileSync(`/proc/${pid}/task/${t}/syscall`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const [num, , count] = line.split(' ');
+    if (Number(num) === 449) n += Number(count) - 1;
+  }
+  return n;
+}
+
+/** This env's async waiter, as the addon reports it. */
+export function asyncWaitStats(): { backend: string; threads: number; pending: number } {
+  return (loadBinding() as unknown as { asyncWaitStats(): any }).asyncWaitStats();
 }
 
 /** A list of cleanup functions run (last first) after each test, even when it failed. */

@@ -47,7 +47,10 @@ export function eventWait(region: Region, offset: number, expected: number, ms: 
   return e.wait(timeout(ms)) === Win32WaitResult.Signaled ? WaitResult.Woken : WaitResult.TimedOut;
 }
 
-/** eventWait on a pool thread: the event loop keeps running. */
+/**
+ * eventWait without blocking the event loop: the event is registered with the system's wait threads
+ * (RegisterWaitForSingleObject), so no libuv pool thread is used. ERR_SHM_CLOSED if the region closes meanwhile.
+ */
 export async function eventWaitAsync(
   region: Region,
   offset: number,

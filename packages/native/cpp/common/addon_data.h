@@ -3,11 +3,19 @@
 #pragma once
 #include <napi.h>
 
+#include <memory>
+
 namespace shm {
+
+class Dispatcher;
+class WordWaiter;
 
 struct AddonData {
   Napi::FunctionReference error_ctor;
   Napi::FunctionReference mapping_ctor;
+  // Async waits of this env (common/async_dispatch.h, common/word_waiter.h); created on first use.
+  std::shared_ptr<Dispatcher> dispatcher;
+  std::shared_ptr<WordWaiter> word_waiter;
 };
 
 // Returns this env's data, creating it on first use.

@@ -1,5 +1,5 @@
-// A promise-returning worker for calls that may block (futex waits, semop). The blocking call runs on the
-// libuv pool with plain C++ inputs copied in; it never touches JS values.
+// A promise-returning worker for calls that may block (semop; word waits use common/word_waiter.h instead). The
+// blocking call runs on the libuv pool with plain C++ inputs copied in; it never touches JS values.
 // Thread-safety: Execute() runs on a pool thread, everything else on the JS thread.
 #pragma once
 #include <napi.h>

@@ -6,6 +6,7 @@
 
 #include "common/addon_data.h"
 #include "common/errors.h"
+#include "common/word_waiter.h"
 
 namespace shm {
 
@@ -123,6 +124,11 @@ Napi::Value Mapping::Close(const Napi::CallbackInfo& info) {
     Napi::ArrayBuffer ab = buffer_.Value();
     if (!ab.IsDetached()) ab.Detach();
     buffer_.Reset();
+  }
+  // Pending async waits on this memory end with kWaitClosed (ERR_SHM_CLOSED) and let go of it, so it is
+  // unmapped as soon as the waiter threads have left it.
+  if (!state_->closed()) {
+    if (auto& w = Data(info.Env()).word_waiter) w->CancelMapping(state_.get());
   }
   return Napi::Boolean::New(info.Env(), state_->Close());
 }

@@ -1,19 +1,21 @@
-// The JS entry points of a word wait (sync and on the libuv pool), shared by linux/futex.cc and darwin/ulock.cc:
-// each platform supplies only its WaitOnce(addr, expected, timeout_ms) -> WaitResult code or -errno.
-// Thread-safety: the async variant pins the MapState with Enter()/Leave() while the pool thread waits.
+// The JS entry points of a word wait, shared by linux/futex.cc and darwin/ulock.cc: the sync wait on the calling
+// thread, and the async wait handed to this env's WordWaiter (never the libuv pool). Each platform supplies its
+// WaitOnce(addr, expected, timeout_ms) -> WaitResult code or -errno, and the factory of its waiter.
+// Thread-safety: JS thread; the async variant pins the MapState with Enter() until the waiter Leave()s it.
 #pragma once
 #include <napi.h>
 
 #include <cerrno>
+#include <cmath>
 #include <memory>
 
-#include "common/async_wait.h"
+#include "common/addon_data.h"
+#include "common/async_dispatch.h"
 #include "common/errors.h"
 #include "common/mapping.h"
+#include "common/word_waiter.h"
 
 namespace shm {
-
-using WaitOnceFn = int (*)(uint32_t* addr, uint32_t expected, double timeout_ms);
 
 // wait(mapping, offset, expected, timeoutMs) -> WaitResult
 inline Napi::Value WordWaitSync(const Napi::CallbackInfo& info, WaitOnceFn wait, const char* syscall) {
@@ -25,32 +27,44 @@ inline Napi::Value WordWaitSync(const Napi::CallbackInfo& info, WaitOnceFn wait,
   return Napi::Number::New(env, r);
 }
 
-// waitAsync(mapping, offset, expected, timeoutMs) -> Promise<WaitResult>, waiting on a pool thread.
-inline Napi::Value WordWaitAsync(const Napi::CallbackInfo& info, WaitOnceFn wait, const char* syscall) {
+// waitAsync(mapping, offset, expected, timeoutMs) -> Promise<WaitResult | kWaitClosed>. A word that differs, or a
+// zero timeout, settles at once; otherwise the env's waiter thread sleeps on it.
+inline Napi::Value WordWaitAsync(const Napi::CallbackInfo& info, WaiterFactory make, const char* syscall) {
   Napi::Env env = info.Env();
   Mapping* m = Mapping::From(env, info[0]);
   uint32_t* addr = m->Word(env, ArgInt64(info, 1, "offset"));
   uint32_t expected = static_cast<uint32_t>(ArgInt32(info, 2, "expected"));
   double timeout = ArgNumber(info, 3, "timeoutMs");
+  int now = -1;
+  if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) != expected) {
+    now = kWaitNotEqual;
+  } else if (timeout == 0) {
+    now = kWaitTimedOut;
+  }
+  if (now >= 0) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(Napi::Number::New(env, now));
+    return d.Promise();
+  }
+  WordWaiter& waiter = WaiterFor(env, make);
   std::shared_ptr<MapState> st = m->state();
-  auto* w = new PromiseWorker(
-      env,
-      [st, addr, expected, timeout, wait](int* err) -> double {
-        if (!st->Enter()) {
-          *err = EBADF;
-          return 0;
-        }
-        int r = wait(addr, expected, timeout);
-        st->Leave();
-        if (r < 0) {
-          *err = -r;
-          return 0;
-        }
-        return r;
-      },
-      syscall, "");
-  w->Queue();
-  return w->Promise();
+  if (!st->Enter()) ThrowSys(env, EBADF, syscall, "mapping is closed");
+  uint64_t id;
+  Napi::Promise p = Dispatcher::For(env)->Begin(&id, syscall);
+  double deadline = timeout < 0 ? INFINITY : MonotonicMs() + timeout;
+  waiter.Add({id, addr, expected, deadline, std::move(st)});
+  return p;
+}
+
+// asyncWaitStats() -> { backend, threads, pending } of this env (tests and diagnostics).
+inline Napi::Value WordWaitStats(const Napi::CallbackInfo& info, WaiterFactory make) {
+  Napi::Env env = info.Env();
+  WordWaiter& w = WaiterFor(env, make);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("backend", w.backend());
+  o.Set("threads", w.threads());
+  o.Set("pending", static_cast<double>(Dispatcher::For(env)->pending()));
+  return o;
 }
 
 }  // namespace shm

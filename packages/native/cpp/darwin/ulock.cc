@@ -1,6 +1,7 @@
 // Cross-process waits on a 32-bit word on macOS: the private but stable __ulock_wait/__ulock_wake syscalls with
 // UL_COMPARE_AND_WAIT_SHARED (what libc++'s atomic wait uses). Same contract as linux/futex.cc.
-// Thread-safety: waits may run on pool threads; the MapState is pinned with Enter()/Leave() meanwhile.
+// Async waits: one thread per wait (common/thread_waiter.cc); unproven here (no macOS SDK to build or run on).
+// Thread-safety: WaitOnce/WakeAll run on the JS thread and on waiter threads.
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -19,7 +20,8 @@ namespace {
 constexpr uint32_t kCompareAndWaitShared = 3;  // UL_COMPARE_AND_WAIT_SHARED
 constexpr uint32_t kWakeAll = 0x00000100;      // ULF_WAKE_ALL
 constexpr uint32_t kNoErrno = 0x01000000;      // ULF_NO_ERRNO
-constexpr int kWoken = 0, kTimedOut = 1, kNotEqual = 2, kInterrupted = 3;
+constexpr int kWoken = kWaitWoken, kTimedOut = kWaitTimedOut, kNotEqual = kWaitNotEqual,
+              kInterrupted = kWaitInterrupted;
 
 int WaitOnce(uint32_t* addr, uint32_t expected, double timeout_ms) {
   if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) != expected) return kNotEqual;
@@ -48,7 +50,15 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, rc == 0 ? 1 : 0);
 }
 
-Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) { return WordWaitAsync(info, WaitOnce, "__ulock_wait"); }
+void WakeAll(uint32_t* addr) { __ulock_wake(kCompareAndWaitShared | kNoErrno | kWakeAll, addr, 0); }
+
+std::shared_ptr<WordWaiter> MakeWaiter(std::shared_ptr<Dispatcher> d) {
+  return MakeThreadWaiter(std::move(d), WaitOnce, WakeAll);
+}
+
+Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) { return WordWaitAsync(info, MakeWaiter, "__ulock_wait"); }
+
+Napi::Value AsyncWaitStats(const Napi::CallbackInfo& info) { return WordWaitStats(info, MakeWaiter); }
 
 }  // namespace
 
@@ -56,6 +66,7 @@ void InitWait(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "futexWait", FutexWait);
   Export(env, exports, "futexWake", FutexWake);
   Export(env, exports, "futexWaitAsync", FutexWaitAsync);
+  Export(env, exports, "asyncWaitStats", AsyncWaitStats);
   (void)kWoken;
   (void)kInterrupted;
 }

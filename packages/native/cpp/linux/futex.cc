@@ -1,5 +1,6 @@
-// Shared (cross-process) futex wait and wake on a 32-bit word of a Mapping.
-// Thread-safety: waits may run on pool threads; the MapState is pinned with Enter()/Leave() meanwhile.
+// Shared (cross-process) futex wait and wake on a 32-bit word of a Mapping; async waits go to futex_waitv.cc's
+// waiter threads, or (no futex_waitv, or SHM_WAITER=thread) to a thread per wait.
+// Thread-safety: sync calls on the JS thread; WaitOnce/WakeAll also on waiter threads.
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -8,6 +9,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "common/word_wait.h"
 #include "common/errors.h"
@@ -15,10 +18,13 @@
 #include "common/mapping.h"
 
 namespace shm {
+
+std::shared_ptr<WordWaiter> MakeWaitvWaiter(std::shared_ptr<Dispatcher> d);  // futex_waitv.cc
+
 namespace {
 
-// Result codes shared with src/binding-types.ts (WaitResult).
-constexpr int kWoken = 0, kTimedOut = 1, kNotEqual = 2, kInterrupted = 3;
+constexpr int kWoken = kWaitWoken, kTimedOut = kWaitTimedOut, kNotEqual = kWaitNotEqual,
+              kInterrupted = kWaitInterrupted;
 
 // One wait. timeout_ms < 0 waits forever. Returns a result code or -errno for unexpected failures.
 int WaitOnce(uint32_t* addr, uint32_t expected, double timeout_ms) {
@@ -53,8 +59,21 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(rc));
 }
 
-// futexWaitAsync(mapping, offset, expected, timeoutMs) -> Promise<WaitResult>, waiting on a pool thread.
-Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) { return WordWaitAsync(info, WaitOnce, "futex(FUTEX_WAIT)"); }
+void WakeAll(uint32_t* addr) { syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0); }
+
+// futex_waitv where the kernel has it (5.16+), unless SHM_WAITER=thread asks for the fallback (tests use it).
+std::shared_ptr<WordWaiter> MakeWaiter(std::shared_ptr<Dispatcher> d) {
+  const char* want = std::getenv("SHM_WAITER");
+  if (want == nullptr || std::strcmp(want, "thread") != 0) {
+    if (auto w = MakeWaitvWaiter(d)) return w;
+  }
+  return MakeThreadWaiter(std::move(d), WaitOnce, WakeAll);
+}
+
+// futexWaitAsync(mapping, offset, expected, timeoutMs) -> Promise<WaitResult | 4 (closed)>, off the libuv pool.
+Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) { return WordWaitAsync(info, MakeWaiter, "futex_waitv"); }
+
+Napi::Value AsyncWaitStats(const Napi::CallbackInfo& info) { return WordWaitStats(info, MakeWaiter); }
 
 }  // namespace
 
@@ -62,6 +81,7 @@ void InitWait(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "futexWait", FutexWait);
   Export(env, exports, "futexWake", FutexWake);
   Export(env, exports, "futexWaitAsync", FutexWaitAsync);
+  Export(env, exports, "asyncWaitStats", AsyncWaitStats);
   (void)kInterrupted;
 }
 

@@ -1,6 +1,8 @@
 // Named Win32 mutexes (an abandoned mutex is the "owner died" signal) and events (cross-process wake-ups), held in
 // a process-wide table of small integer ids. Thread-safety: the table and each object are guarded by mutexes;
-// every mutex object has one owner thread that performs all of its waits and releases.
+// every mutex object has one owner thread that performs all of its waits and releases. Async event waits are
+// registered with RegisterWaitForSingleObject (the system's wait threads, not the libuv pool) and settle through
+// the env's Dispatcher (common/async_dispatch.h).
 //
 // Why an owner thread: a Win32 mutex belongs to the thread that waited for it and only that thread may release
 // it. Waiting on the JS thread would make sync and async acquires (the latter wait on a libuv pool thread) own the
@@ -17,8 +19,11 @@
 #include <vector>
 #include <functional>
 
+#include "common/async_dispatch.h"
 #include "common/errors.h"
 #include "common/exports.h"
+#include "common/mapping.h"
+#include "common/word_waiter.h"
 
 namespace shm {
 namespace {
@@ -46,6 +51,8 @@ constexpr int kFailed = -1;  // err holds the Win32 error
 // Open modes shared with src/binding-types.ts (Win32OpenMode).
 constexpr int kOpenOrCreate = 0, kCreateNew = 1, kOpenExisting = 2;
 
+struct AsyncEventWait;
+
 class SyncObject {
  public:
   SyncObject(bool is_mutex, std::string name, HANDLE h, napi_env env)
@@ -63,7 +70,16 @@ class SyncObject {
   std::string Target() const { return name_.empty() ? std::string(is_mutex_ ? "anonymous mutex" : "anonymous event")
                                                     : name_; }
   // Aborts current and future waits; `abandon` (mutex only) lets the owner thread exit still holding it.
-  virtual void Close(bool abandon) { SetEvent(cancel_); }
+  virtual void Close(bool abandon) {
+    SetEvent(cancel_);
+    EndAsyncWaits();
+  }
+
+  // JS thread: an async wait (RegisterWaitForSingleObject) to end with kClosed if this object closes first.
+  // False if it is closed already.
+  bool TrackAsync(const std::shared_ptr<struct AsyncEventWait>& w);
+  void ForgetAsync(const AsyncEventWait* w);
+  void EndAsyncWaits();
 
   // Waits for the object or for Close(); on any thread. Returns kAcquired (signaled), kAbandoned, kTimedOut,
   // kClosed or kFailed with *err set.
@@ -84,7 +100,59 @@ class SyncObject {
   HANDLE h_;
   HANDLE cancel_;
   napi_env env_;
+  SRWLOCK async_mu_ = SRWLOCK_INIT;
+  bool async_closed_ = false;
+  std::vector<std::shared_ptr<AsyncEventWait>> async_;
 };
+
+// One async event wait. The wait callback only posts; unregistration (which waits for a running callback) happens
+// on the JS thread: after the promise settled, or when the object closes first.
+struct AsyncEventWait {
+  std::shared_ptr<Dispatcher> d;
+  uint64_t id = 0;
+  HANDLE wait = nullptr;
+  bool unregistered = false;  // JS thread only
+
+  static VOID CALLBACK OnSignal(PVOID ctx, BOOLEAN timed_out) {
+    auto* w = static_cast<AsyncEventWait*>(ctx);
+    w->d->Post(w->id, timed_out ? 1 : 0);  // TimedOut : Signaled
+  }
+  void Unregister() {
+    if (unregistered || wait == nullptr) return;
+    unregistered = true;
+    UnregisterWaitEx(wait, INVALID_HANDLE_VALUE);  // returns once a running callback has finished
+  }
+};
+
+bool SyncObject::TrackAsync(const std::shared_ptr<AsyncEventWait>& w) {
+  Guard lk(&async_mu_);
+  if (async_closed_) return false;
+  async_.push_back(w);
+  return true;
+}
+
+void SyncObject::ForgetAsync(const AsyncEventWait* w) {
+  Guard lk(&async_mu_);
+  for (auto it = async_.begin(); it != async_.end(); ++it) {
+    if (it->get() == w) {
+      async_.erase(it);
+      return;
+    }
+  }
+}
+
+void SyncObject::EndAsyncWaits() {
+  std::vector<std::shared_ptr<AsyncEventWait>> waits;
+  {
+    Guard lk(&async_mu_);
+    async_closed_ = true;
+    waits.swap(async_);
+  }
+  for (auto& w : waits) {
+    w->Unregister();
+    w->d->Post(w->id, 4);  // kClosed, unless the callback posted first
+  }
+}
 
 class MutexObject : public SyncObject {
  public:
@@ -399,13 +467,42 @@ Napi::Value EventWait(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), r);
 }
 
+// win32EventWaitAsync(handle, timeoutMs) -> Promise of 0 signaled, 1 timed out, 4 closed meanwhile. The wait is
+// registered with the system's wait threads; no libuv pool thread is used.
 Napi::Value EventWaitAsync(const Napi::CallbackInfo& info) {
-  std::shared_ptr<SyncObject> o = Find(info, false, "WaitForSingleObject");
+  Napi::Env env = info.Env();
+  std::shared_ptr<SyncObject> o = Find(info, false, "RegisterWaitForSingleObject");
   DWORD timeout = win32::TimeoutMs(ArgNumber(info, 1, "timeoutMs"));
-  auto* w = new Win32Worker(
-      info.Env(), [o, timeout](DWORD* err) { return o->Wait(timeout, err); }, "WaitForSingleObject", o->Target());
-  w->Queue();
-  return w->Promise();
+  auto w = std::make_shared<AsyncEventWait>();
+  w->d = Dispatcher::For(env);
+  Napi::Promise p = w->d->Begin(&w->id, "RegisterWaitForSingleObject", [w, o] {
+    w->Unregister();
+    o->ForgetAsync(w.get());
+  });
+  if (!o->TrackAsync(w)) {
+    w->d->Post(w->id, 4);
+    return p;
+  }
+  // The callback may run before this returns; it only posts, and w->wait is read on this thread alone.
+  if (!RegisterWaitForSingleObject(&w->wait, o->handle(), AsyncEventWait::OnSignal, w.get(), timeout,
+                                   WT_EXECUTEONLYONCE)) {
+    DWORD err = GetLastError();
+    w->wait = nullptr;
+    o->ForgetAsync(w.get());
+    w->d->Post(w->id, 4);  // settle the pending promise; the caller gets the error below instead
+    win32::Throw(env, err, "RegisterWaitForSingleObject", o->Target());
+  }
+  return p;
+}
+
+// asyncWaitStats() -> { backend, threads, pending }: event waits use the system's wait threads.
+Napi::Value AsyncWaitStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("backend", "RegisterWaitForSingleObject");
+  r.Set("threads", 0);
+  r.Set("pending", static_cast<double>(Dispatcher::For(env)->pending()));
+  return r;
 }
 
 // win32HandleClose(handle) -> false if the id is unknown (already closed). A mutex held through this handle is
@@ -462,6 +559,7 @@ void InitWait(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "win32EventReset", EventReset);
   Export(env, exports, "win32EventWait", EventWait);
   Export(env, exports, "win32EventWaitAsync", EventWaitAsync);
+  Export(env, exports, "asyncWaitStats", AsyncWaitStats);
   Export(env, exports, "win32HandleClose", HandleClose);
   Export(env, exports, "win32OpenHandles", OpenHandles);
   napi_add_env_cleanup_hook(env, CleanupEnv, static_cast<napi_env>(env));

@@ -1,0 +1,3 @@
+import { describeWaiter } from './waiter-suite.js';
+
+describeWaiter('futex_waitv');
