@@ -145,7 +145,7 @@ export class RwLock {
     return this.lock(0);
   }
 
-  /** Releases one exclusive hold (nested holds count), waking a waiter if any. ERR_SHM_WOULD_BLOCK if not held. */
+  /** Releases one exclusive hold (nested holds count), waking a waiter if any. ERR_SHM_NOT_HELD if not held. */
   unlock(): void {
     if (this.#exclusive === 0) throw this.#notHeld('exclusive');
     if (--this.#exclusive > 0) return;
@@ -268,7 +268,7 @@ export class RwLock {
     return this.lockShared(0);
   }
 
-  /** Releases one shared hold (nested holds count). ERR_SHM_WOULD_BLOCK if not held. */
+  /** Releases one shared hold (nested holds count). ERR_SHM_NOT_HELD if not held. */
   unlockShared(): void {
     if (this.#shared === 0) throw this.#notHeld('shared');
     if (--this.#shared > 0 || this.#exclusive > 0) return;
@@ -523,7 +523,7 @@ export class RwLock {
 
   #notHeld(mode: string): ShmError {
     return new ShmError(
-      'ERR_SHM_WOULD_BLOCK',
+      'ERR_SHM_NOT_HELD',
       `${this.name}: unlock of a ${mode} lock this handle does not hold`,
       {
         target: this.name,
@@ -533,7 +533,7 @@ export class RwLock {
 
   #upgradeError(): ShmError {
     return new ShmError(
-      'ERR_SHM_WOULD_BLOCK',
+      'ERR_SHM_DEADLOCK',
       `${this.name}: cannot take the exclusive lock while holding it shared (upgrade would deadlock); unlock first`,
       { target: this.name },
     );
@@ -541,7 +541,7 @@ export class RwLock {
 
   #selfDeadlock(): ShmError {
     return new ShmError(
-      'ERR_SHM_WOULD_BLOCK',
+      'ERR_SHM_DEADLOCK',
       `${this.name}: this thread already holds the exclusive lock through another handle; waiting would deadlock`,
       { target: this.name },
     );

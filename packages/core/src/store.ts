@@ -349,7 +349,7 @@ export class Store {
     checkSerializerId(serializer);
     this.#check();
     if (!this.lock.holdsExclusive) {
-      throw new ShmError('ERR_SHM_WOULD_BLOCK', `${this.name}: storeLocked needs the exclusive lock`, {
+      throw new ShmError('ERR_SHM_NOT_HELD', `${this.name}: storeLocked needs the exclusive lock`, {
         target: this.name,
       });
     }

@@ -352,7 +352,7 @@ export class MmapShare {
     return this.#store.lock.tryLock();
   }
 
-  /** Releases one lock() (or lockAsync/tryLock). @throws ShmError ERR_SHM_WOULD_BLOCK if this handle does not hold it. */
+  /** Releases one lock() (or lockAsync/tryLock). @throws ShmError ERR_SHM_NOT_HELD if this handle does not hold it. */
   unlock(): void {
     this.#checkOpen();
     this.#store.lock.unlock();

@@ -182,7 +182,7 @@ describe('lock() and unlock()', () => {
 
   it('unlock() without lock() is an error', () => {
     const share = track(new MmapShare(64));
-    expect(thrown(() => share.unlock()).code).toBe('ERR_SHM_WOULD_BLOCK');
+    expect(thrown(() => share.unlock()).code).toBe('ERR_SHM_NOT_HELD');
   });
 
   it('rejects a bad timeout', () => {
