@@ -248,4 +248,18 @@ describe('MmapShare.inherited()', () => {
   it('fromWorkerData() rejects anything but a handle', () => {
     expect(thrown(() => MmapShare.fromWorkerData({ fd: 3 } as never))).toBeInstanceOf(TypeError);
   });
+
+  it('adopts only through fromWorkerData(): the constructor makes a new area for any options object', () => {
+    const share = track(new MmapShare(64));
+    share.set('first');
+    const adopted = track(MmapShare.fromWorkerData(share.transferable()));
+    expect(adopted.get()).toBe('first');
+    const handle = share.transferable();
+    for (const opts of [{}, handle, { ...handle }, Object.create(handle)]) {
+      const fresh = track(new MmapShare(32, opts as never));
+      expect(fresh.size).toBe(32);
+      expect(fresh.fd).not.toBe(share.fd);
+      expect(fresh.get()).toBeUndefined();
+    }
+  });
 });
