@@ -59,7 +59,12 @@ function liveInfo(p: ProcInfo | null, start32: number): boolean {
 
 function checkPlatform(v: unknown): 'linux' | 'darwin' | 'win32' {
   if (v !== 'linux' && v !== 'darwin' && v !== 'win32')
-    throw expected("'linux', 'darwin' or 'win32'", 'platform', v);
+    throw expected(
+      "'linux', 'darwin' or 'win32'",
+      'platform',
+      v,
+      typeof v === 'string' ? RangeError : TypeError,
+    );
   return v;
 }
 

@@ -191,6 +191,12 @@ export default definePackage<Core, F>((m) => {
         ),
         bad('range', 'spins -1', 'options.spins', (fx: F) => new RwLock(fx.region, 0, { spins: -1 })),
         bad(
+          'type',
+          'an object that is no OwnerIdentity',
+          'options.identity',
+          (fx: F) => new RwLock(fx.region, 0, { identity: { id: () => 1 } as never }),
+        ),
+        bad(
           'range',
           'an offset where no lock was written',
           'ERR_SHM_BAD_FORMAT',
