@@ -17,7 +17,7 @@
                       "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sharelite.cc"]
         }],
         ["OS=='mac'", {
-          "sources": ["cpp/posix/fd_ops.cc", "cpp/posix/process.cc", "cpp/darwin/memfd.cc", "cpp/darwin/ulock.cc",
+          "sources": ["cpp/posix/fd_ops.cc", "cpp/posix/process.cc", "cpp/darwin/ulock.cc",
                       "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sharelite.cc"],
           "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
                               "MACOSX_DEPLOYMENT_TARGET": "11.0" }

@@ -427,6 +427,8 @@ export const bindingExports = {
   ],
   /** Exported on Linux only (memfd, futex). */
   linux: ['memfdCreate', 'memfdSeals', 'memfdConstants', 'futexWait', 'futexWake', 'futexWaitAsync'],
+  /** Exported on macOS only: the word waits, over `__ulock_wait`/`__ulock_wake` (no memfd: see region.ts). */
+  darwin: ['futexWait', 'futexWake', 'futexWaitAsync'],
   /** Exported where SysV IPC exists (Linux, macOS). */
   sysv: [
     'shmget',
