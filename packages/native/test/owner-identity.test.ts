@@ -65,7 +65,8 @@ describe('ownerIdentityFor(platform, calls) over an in-memory kernel', () => {
   });
 
   it('rejects a bad platform or calls object', () => {
-    expect(() => ownerIdentityFor('aix' as never, new MemoryProcessTable('linux'))).toThrow(TypeError);
+    expect(() => ownerIdentityFor('aix' as never, new MemoryProcessTable('linux'))).toThrow(RangeError);
+    expect(() => ownerIdentityFor(7 as never, new MemoryProcessTable('linux'))).toThrow(TypeError);
     expect(() => ownerIdentityFor('linux', {} as never)).toThrow(/calls\.getpid/);
     expect(() => new MemoryProcessTable('sunos' as never)).toThrow(/platform/);
   });
