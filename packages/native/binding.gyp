@@ -19,7 +19,7 @@
                       "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sharelite.cc"]
         }],
         ["OS=='mac'", {
-          "sources": ["cpp/posix/fd_ops.cc", "cpp/posix/process.cc", "cpp/darwin/memfd.cc", "cpp/darwin/ulock.cc",
+          "sources": ["cpp/posix/fd_ops.cc", "cpp/posix/process.cc", "cpp/darwin/ulock.cc",
                       "cpp/common/thread_waiter.cc",
                       "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sharelite.cc"],
           "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

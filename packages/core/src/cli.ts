@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { listSysv, ShmError, semGetAll } from '@shm/native';
 import { isNotFoundError } from './error-codes.js';
 import { Region } from './region.js';
-import { cleanup, list, remove } from './registry.js';
+import { cleanup, list, remove } from './registry-api.js';
 import { serializerName } from './serializers/known-serializers.js';
 import { inspectStore, Store } from './store.js';
 

@@ -12,7 +12,7 @@ export {
 export { isExistsError, isNotFoundError } from './error-codes.js';
 export { type Backend, Region, type RegionOptions } from './region.js';
 export type { ListedEntry, RegistryEntry } from './registry.js';
-export * as registry from './registry.js';
+export * as registry from './registry-api.js';
 export { LOCK_BYTES, type LockOptions, LockStatus, RwLock } from './rw-lock.js';
 export type { Serializer } from './serializer.js';
 export * from './serializers/index.js';

@@ -195,6 +195,11 @@ export function addObjectRemover(r: Remover): void {
   removers.push(r);
 }
 
+/** How many removers are registered (for the test that importing @shm/core registers none; not public). */
+export function objectRemoverCount(): number {
+  return removers.length;
+}
+
 function removeObject(e: RegistryEntry): void {
   for (const r of removers) {
     try {

@@ -1,10 +1,10 @@
-import { expected, isAlive, pidNamespace, ShmError, startTimeOf, threadId } from '@shm/native';
+import { expected, type OwnerIdentity, ownerIdentity, pidNamespace, ShmError } from '@shm/native';
 import { Region } from './region.js';
 import { checkLockOptions, timeoutArgError } from './validate-args.js';
 import { wordWait, wordWaitAsync, wordWake } from './word-wait.js';
 
 // Layout of one lock, in 32-bit words from its (64-byte aligned) offset. docs/architecture/locks.md explains it.
-const W = 0; // exclusive owner: the holder's thread id, 0 when free
+const W = 0; // exclusive owner: the holder's owner id (OwnerIdentity.id()), 0 when free
 const W_WAITERS = 1; // threads sleeping on W
 const R_WAITERS = 2; // writers sleeping until the readers drain
 const R_SEQ = 3; // futex word those writers sleep on; bumped by a leaving reader
@@ -13,8 +13,8 @@ const SLOTS = 5; // number of participant slots
 const PIDNS = 6; // pid namespace of the creator: tids mean something only inside one namespace
 const HIGH = 7; // set once any slot >= 32 was claimed: until then writers check one bitmap word, not four
 const BITMAP = 8; // 4 words: bit i set = slot i holds the lock shared
-const OWNER = 16; // SLOT_COUNT words: the tid owning participant slot i (0 = free)
-const START = OWNER + 128; // SLOT_COUNT words: low 32 bits of that thread's start time (guards tid reuse)
+const OWNER = 16; // SLOT_COUNT words: the owner id of participant slot i (0 = free)
+const START = OWNER + 128; // SLOT_COUNT words: OwnerIdentity.startTime() of that owner (guards id reuse)
 const SLOT_COUNT = 128;
 const LOCK_MAGIC = 0x314b434c; // 'LCK1'
 
@@ -40,6 +40,11 @@ export interface LockOptions {
   pollMs?: number;
   /** Spins before sleeping in the kernel (default 100). */
   spins?: number;
+  /**
+   * Where owner ids and their liveness come from (default: `ownerIdentity()`, this platform's). Every handle of
+   * one lock must use the same kind of identity; tests pass one over a `MemoryProcessTable`.
+   */
+  identity?: OwnerIdentity;
 }
 
 const SPIN_DEFAULT = 100;
@@ -63,7 +68,8 @@ export class RwLock {
   readonly #region: Region;
   readonly #a: Int32Array;
   readonly #b: number; // word index of the lock in the region
-  readonly #tid: number;
+  readonly #tid: number; // this thread's owner id (a thread id on Linux and Windows; see OwnerIdentity)
+  readonly #identity: OwnerIdentity;
   readonly #pollMs: number;
   readonly #spins: number;
   readonly #recover: boolean;
@@ -89,7 +95,8 @@ export class RwLock {
     this.#a = region.i32;
     this.#b = checkOffset(region, offset);
     this.name = opts.name ?? `lock@${region.id}+${offset}`;
-    this.#tid = threadId();
+    this.#identity = opts.identity ?? ownerIdentity();
+    this.#tid = this.#identity.id();
     this.#pollMs = opts.pollMs ?? 10;
     this.#spins = opts.spins ?? SPIN_DEFAULT;
     const a = this.#a;
@@ -147,7 +154,7 @@ export class RwLock {
     return this.lock(0);
   }
 
-  /** Releases one exclusive hold (nested holds count), waking a waiter if any. ERR_SHM_WOULD_BLOCK if not held. */
+  /** Releases one exclusive hold (nested holds count), waking a waiter if any. ERR_SHM_NOT_HELD if not held. */
   unlock(): void {
     if (this.#exclusive === 0) throw this.#notHeld('exclusive');
     if (--this.#exclusive > 0) return;
@@ -270,7 +277,7 @@ export class RwLock {
     return this.lockShared(0);
   }
 
-  /** Releases one shared hold (nested holds count). ERR_SHM_WOULD_BLOCK if not held. */
+  /** Releases one shared hold (nested holds count). ERR_SHM_NOT_HELD if not held. */
   unlockShared(): void {
     if (this.#shared === 0) throw this.#notHeld('shared');
     if (--this.#shared > 0 || this.#exclusive > 0) return;
@@ -431,7 +438,7 @@ export class RwLock {
         break;
       }
     }
-    return !aliveLow32(w, start);
+    return !this.#identity.alive(w, start);
   }
 
   /** Holding W: clears the bits of dead shared holders. Returns true if any was dead. */
@@ -447,7 +454,7 @@ export class RwLock {
         const i = wi * 32 + (31 - Math.clz32(low));
         bits &= ~low;
         const owner = Atomics.load(a, b + OWNER + i);
-        if (owner !== 0 && !aliveLow32(owner, Atomics.load(a, b + START + i) >>> 0)) {
+        if (owner !== 0 && !this.#identity.alive(owner, Atomics.load(a, b + START + i) >>> 0)) {
           Atomics.and(a, b + BITMAP + wi, ~low);
           Atomics.compareExchange(a, b + OWNER + i, owner, 0);
           any = true;
@@ -462,7 +469,7 @@ export class RwLock {
     const a = this.#a;
     const b = this.#b;
     const tid = this.#tid;
-    const start = ownStartTime(tid);
+    const start = this.#identity.startTime(tid) | 0;
     for (let pass = 0; pass < 2; pass++) {
       for (let i = 0; i < SLOT_COUNT; i++) {
         // Lowest free slot first: with up to 32 participants, writers check a single bitmap word.
@@ -470,7 +477,8 @@ export class RwLock {
         const owner = Atomics.load(a, b + OWNER + i);
         const held = (Atomics.load(a, b + BITMAP + (i >> 5)) & (1 << (i & 31))) !== 0;
         const free =
-          owner === 0 || (pass === 1 && !held && !aliveLow32(owner, Atomics.load(a, b + START + i) >>> 0));
+          owner === 0 ||
+          (pass === 1 && !held && !this.#identity.alive(owner, Atomics.load(a, b + START + i) >>> 0));
         if (free && Atomics.compareExchange(a, b + OWNER + i, owner, tid) === owner) {
           Atomics.store(a, b + START + i, start);
           this.#slot = i;
@@ -541,7 +549,7 @@ export class RwLock {
 
   #notHeld(mode: string): ShmError {
     return new ShmError(
-      'ERR_SHM_WOULD_BLOCK',
+      'ERR_SHM_NOT_HELD',
       `${this.name}: unlock of a ${mode} lock this handle does not hold`,
       {
         target: this.name,
@@ -551,7 +559,7 @@ export class RwLock {
 
   #upgradeError(): ShmError {
     return new ShmError(
-      'ERR_SHM_WOULD_BLOCK',
+      'ERR_SHM_DEADLOCK',
       `${this.name}: cannot take the exclusive lock while holding it shared (upgrade would deadlock); unlock first`,
       { target: this.name },
     );
@@ -559,7 +567,7 @@ export class RwLock {
 
   #selfDeadlock(): ShmError {
     return new ShmError(
-      'ERR_SHM_WOULD_BLOCK',
+      'ERR_SHM_DEADLOCK',
       `${this.name}: this thread already holds the exclusive lock through another handle; waiting would deadlock`,
       { target: this.name },
     );
@@ -581,25 +589,6 @@ function checkOffset(region: Region, offset: number): number {
     );
   }
   return offset / 4;
-}
-
-/**
- * This thread's start time, read from /proc once per thread id (module state is per thread): claiming a slot in
- * every new lock read it afresh, a third of the cost of creating a small store.
- */
-let cachedTid = 0;
-let cachedStart = 0;
-function ownStartTime(tid: number): number {
-  if (tid !== cachedTid) {
-    cachedStart = startTimeOf(tid) | 0;
-    cachedTid = tid;
-  }
-  return cachedStart;
-}
-function aliveLow32(tid: number, start32: number): boolean {
-  if (!isAlive(tid)) return false;
-  if (start32 === 0) return true;
-  return (startTimeOf(tid) | 0) >>> 0 === start32;
 }
 
 function deadlineOf(timeoutMs: number | undefined): number {

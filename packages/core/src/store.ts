@@ -14,7 +14,7 @@ import {
 } from '@shm/native';
 import { isExistsError, isNotFoundError } from './error-codes.js';
 import { type Backend, Region, type RegionOptions } from './region.js';
-import { addObjectRemover } from './registry.js';
+import type { RegistryEntry } from './registry.js';
 import { LOCK_BYTES, LockStatus, RwLock } from './rw-lock.js';
 import type { Serializer } from './serializer.js';
 import { getSerializer } from './serializers/get-serializer.js';
@@ -349,7 +349,7 @@ export class Store {
     checkSerializerId(serializer);
     this.#check();
     if (!this.lock.holdsExclusive) {
-      throw new ShmError('ERR_SHM_WOULD_BLOCK', `${this.name}: storeLocked needs the exclusive lock`, {
+      throw new ShmError('ERR_SHM_NOT_HELD', `${this.name}: storeLocked needs the exclusive lock`, {
         target: this.name,
       });
     }
@@ -1079,8 +1079,12 @@ export class Store {
   }
 }
 
-// Registry cleanup of a store removes its chained segments too.
-addObjectRemover((e) => {
+/**
+ * Removes the object of a registry entry, and its chained segments, if it is one of our stores; false if it is not
+ * (then plain removal handles it). The `registry` namespace adds it on its first remove or cleanup
+ * (registry-api.ts): importing this module registers nothing.
+ */
+export function removeStoreObjects(e: RegistryEntry): boolean {
   if (e.backend === 'memfd') return false;
   const where: StoreOptions =
     e.backend === 'sysv'
@@ -1096,7 +1100,7 @@ addObjectRemover((e) => {
   }
   store.destroy();
   return true;
-});
+}
 
 /** Checks that a mapped head is one of our stores, bounds included, waiting briefly for a creator to finish. */
 function validateHead(region: Region): void {

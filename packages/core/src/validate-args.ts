@@ -136,4 +136,15 @@ export function checkLockOptions(o: unknown, name = 'options'): void {
   if (r.name !== undefined && typeof r.name !== 'string') throw expected('a string', `${name}.name`, r.name);
   checkPollMs(r.pollMs, `${name}.pollMs`);
   optionalInt(r.spins, `${name}.spins`, 0, 1e9);
+  if (r.identity !== undefined) {
+    const id = r.identity as Record<string, unknown> | null;
+    if (
+      typeof id !== 'object' ||
+      id === null ||
+      typeof id.id !== 'function' ||
+      typeof id.alive !== 'function' ||
+      typeof id.startTime !== 'function'
+    )
+      throw expected('an OwnerIdentity (id, alive, startTime)', `${name}.identity`, r.identity);
+  }
 }

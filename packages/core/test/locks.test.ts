@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { type Peer, spawnPeer, tsWorker, uniqueName } from '@shm/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LOCK_BYTES, LockStatus, Region, RwLock, ShmError } from '../src/index.js';
+import { LOCK_BYTES, LockStatus, Region, RwLock } from '../src/index.js';
 
 const peerScript = fileURLToPath(new URL('./fixtures/lock-peer.ts', import.meta.url));
 const workerScript = fileURLToPath(new URL('./fixtures/lock-worker.ts', import.meta.url));
@@ -131,13 +131,19 @@ describe('RwLock', () => {
     expect(lock.holdsExclusive).toBe(true);
     lock.unlock();
     expect(lock.holdsExclusive).toBe(false);
-    expect(() => lock.unlock()).toThrow(ShmError);
+    expect(() => lock.unlock()).toThrow(expect.objectContaining({ code: 'ERR_SHM_NOT_HELD' }));
+    expect(() => lock.unlockShared()).toThrow(expect.objectContaining({ code: 'ERR_SHM_NOT_HELD' }));
     lock.lockShared();
-    expect(() => lock.lock()).toThrow(/upgrade/);
+    expect(() => lock.lock()).toThrow(
+      expect.objectContaining({ code: 'ERR_SHM_DEADLOCK', message: expect.stringMatching(/upgrade/) }),
+    );
     lock.unlockShared();
     const other = new RwLock(region, 0);
     lock.lock();
-    expect(() => other.lock(0)).toThrow(/deadlock/);
+    expect(() => other.lock(0)).toThrow(
+      expect.objectContaining({ code: 'ERR_SHM_DEADLOCK', message: expect.stringMatching(/deadlock/) }),
+    );
+    expect(() => other.lockShared(0)).toThrow(expect.objectContaining({ code: 'ERR_SHM_DEADLOCK' }));
     lock.unlock();
     other.release();
   });

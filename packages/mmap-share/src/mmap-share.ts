@@ -62,7 +62,13 @@ interface Adopt {
   handle: ShareHandle;
   serializer: Serializer;
 }
-let adopting: Adopt | undefined;
+/**
+ * Shares mapped from a handle by #adopt, keyed by the empty options object it passes to the constructor. Only #adopt
+ * puts keys here and the constructor takes each out once, so no caller can reach the adopting path: an options
+ * object from outside is never a key. (A module flag read by the constructor did the same but was a bypass any
+ * re-entrant construction could trip over.)
+ */
+const adoptions = new WeakMap<object, Adopt>();
 const inheritedShares = new Map<string, MmapShare>();
 let clusterBase: { produced: unknown[]; base: unknown[] } | undefined;
 
@@ -89,9 +95,9 @@ export class MmapShare {
    *   ShmSystemError (ENOMEM, EMFILE...) if the system refuses the memory.
    */
   constructor(size: number, options: MmapShareOptions = {}) {
-    const a = adopting;
-    adopting = undefined;
+    const a = adoptions.get(options);
     if (a) {
+      adoptions.delete(options);
       this.#store = a.store;
       this.#size = a.handle.size;
       this.#fd = a.handle.fd;
@@ -195,8 +201,9 @@ export class MmapShare {
       serializer,
       ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
     });
-    adopting = { store, handle, serializer };
-    return new MmapShare(handle.size);
+    const token: MmapShareOptions = {};
+    adoptions.set(token, { store, handle, serializer });
+    return new MmapShare(handle.size, token);
   }
 
   // ---------------------------------------------------------------- values
@@ -352,7 +359,7 @@ export class MmapShare {
     return this.#store.lock.tryLock();
   }
 
-  /** Releases one lock() (or lockAsync/tryLock). @throws ShmError ERR_SHM_WOULD_BLOCK if this handle does not hold it. */
+  /** Releases one lock() (or lockAsync/tryLock). @throws ShmError ERR_SHM_NOT_HELD if this handle does not hold it. */
   unlock(): void {
     this.#checkOpen();
     this.#store.lock.unlock();

@@ -182,7 +182,7 @@ describe('lock() and unlock()', () => {
 
   it('unlock() without lock() is an error', () => {
     const share = track(new MmapShare(64));
-    expect(thrown(() => share.unlock()).code).toBe('ERR_SHM_WOULD_BLOCK');
+    expect(thrown(() => share.unlock()).code).toBe('ERR_SHM_NOT_HELD');
   });
 
   it('rejects a bad timeout', () => {
@@ -247,5 +247,19 @@ describe('MmapShare.inherited()', () => {
 
   it('fromWorkerData() rejects anything but a handle', () => {
     expect(thrown(() => MmapShare.fromWorkerData({ fd: 3 } as never))).toBeInstanceOf(TypeError);
+  });
+
+  it('adopts only through fromWorkerData(): the constructor makes a new area for any options object', () => {
+    const share = track(new MmapShare(64));
+    share.set('first');
+    const adopted = track(MmapShare.fromWorkerData(share.transferable()));
+    expect(adopted.get()).toBe('first');
+    const handle = share.transferable();
+    for (const opts of [{}, handle, { ...handle }, Object.create(handle)]) {
+      const fresh = track(new MmapShare(32, opts as never));
+      expect(fresh.size).toBe(32);
+      expect(fresh.fd).not.toBe(share.fd);
+      expect(fresh.get()).toBeUndefined();
+    }
   });
 });

@@ -24,7 +24,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #else
   shm::InitFdOps(env, exports);
   shm::InitProcess(env, exports);
+#if defined(__linux__)
+  // macOS has no memfd: core makes its anonymous areas from unlinked shm_open objects itself (region.ts).
   shm::InitMemfd(env, exports);
+#endif
   shm::InitWait(env, exports);
   shm::InitSysvShm(env, exports);
   shm::InitSysvSem(env, exports);

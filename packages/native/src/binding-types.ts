@@ -452,6 +452,8 @@ export const bindingExports = {
     'futexWaitAsync',
     'asyncWaitStats',
   ],
+  /** Exported on macOS only: the word waits, over `__ulock_wait`/`__ulock_wake` (no memfd: see region.ts). */
+  darwin: ['futexWait', 'futexWake', 'futexWaitAsync', 'asyncWaitStats'],
   /** Exported where SysV IPC exists (Linux, macOS). */
   sysv: [
     'shmget',

@@ -22,6 +22,7 @@ export {
   ShmSystemError,
   withTarget,
 } from './errors.js';
+export * from './owner-identity.js';
 export * from './posix.js';
 export * from './process.js';
 export * from './sysv.js';

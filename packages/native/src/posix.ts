@@ -145,8 +145,12 @@ export function memfdSeals(fd: number): number {
   return memfd().memfdSeals(checkFd(fd));
 }
 
-/** True if `fd` is a memfd; false for any other kind of fd. Throws EBADF for a closed fd. */
+/** True if `fd` is a memfd; false for any other kind of fd (and everywhere on systems without memfd, such as macOS). Throws EBADF for a closed fd. */
 export function isMemfd(fd: number): boolean {
+  if (!loadBinding().memfdSeals) {
+    checkFd(fd);
+    return false;
+  }
   try {
     memfdSeals(fd);
   } catch (e) {

@@ -203,7 +203,7 @@ export class Win32Mutex {
 
   /**
    * Waits up to timeoutMs (default forever) on the calling thread: Acquired, TimedOut, or Abandoned (held now; the
-   * previous owner died holding it). Throws ERR_SHM_WOULD_BLOCK if this object already holds or is acquiring it.
+   * previous owner died holding it). Throws ERR_SHM_DEADLOCK if this object already holds or is acquiring it.
    */
   acquire(timeoutMs?: number): Win32WaitResult {
     const r = win32().win32MutexAcquire(this.#handle.live(), checkTimeout(timeoutMs));
@@ -234,7 +234,7 @@ export class Win32Mutex {
   #check(r: Win32WaitResult): Win32WaitResult {
     if (r === Win32WaitResult.Busy) {
       throw new ShmError(
-        'ERR_SHM_WOULD_BLOCK',
+        'ERR_SHM_DEADLOCK',
         `mutex "${this.name}" is already held or being acquired through this object (Win32Mutex is not recursive)`,
         { target: this.name },
       );

@@ -8,6 +8,7 @@ import {
   type ProcessBinding,
   type SysvBinding,
   type WaitBinding,
+  type Win32Binding,
 } from '../src/binding-types.js';
 import { features, loadBinding } from '../src/index.js';
 
@@ -16,10 +17,8 @@ function groupsForThisPlatform(): (keyof typeof bindingExports)[] {
   const f = features();
   const groups: (keyof typeof bindingExports)[] = ['common'];
   if (f.posix) groups.push('posix');
-  if (f.platform === 'linux') groups.push('linux');
   if (f.sysv) groups.push('sysv');
-  const extra = (bindingExports as Record<string, readonly string[]>)[f.platform];
-  if (f.platform !== 'linux' && extra) groups.push(f.platform as keyof typeof bindingExports);
+  groups.push(f.platform); // linux, darwin and win32 each have a group of their own
   return groups;
 }
 
@@ -39,6 +38,12 @@ describe('the typed mirror of the addon (binding-types.ts)', () => {
     expectTypeOf<(typeof bindingExports.linux)[number]>().toEqualTypeOf<
       keyof MemfdBinding | keyof WaitBinding
     >();
+    // macOS: the waits over ulock, and no memfd (core makes anonymous areas from unlinked shm_open objects).
+    expectTypeOf<(typeof bindingExports.darwin)[number]>().toEqualTypeOf<keyof WaitBinding>();
+    expectTypeOf<
+      Extract<(typeof bindingExports.darwin)[number], keyof MemfdBinding>
+    >().toEqualTypeOf<never>();
+    expectTypeOf<(typeof bindingExports.win32)[number]>().toEqualTypeOf<keyof Win32Binding>();
     expectTypeOf<Exclude<(typeof bindingExports.common)[number], keyof ProcessBinding>>().toEqualTypeOf<
       'Mapping' | 'setErrorClass' | 'features'
     >();
@@ -85,7 +90,9 @@ describe('the typed mirror of the addon (binding-types.ts)', () => {
     ];
     expect(Object.keys(b.fdConstants!).sort()).toEqual([...fd].sort());
     expect(Object.keys(b.sysvConstants!).sort()).toEqual([...sysv].sort());
-    expect(Object.keys(b.memfdConstants!).sort()).toEqual([...memfd].sort());
+    // Linux only: macOS has no memfd, and the addon there exports no memfd constants (darwin group above).
+    if (features().memfd) expect(Object.keys(b.memfdConstants!).sort()).toEqual([...memfd].sort());
+    else expect(b.memfdConstants).toBeUndefined();
     for (const v of [...Object.values(b.fdConstants!), ...Object.values(b.sysvConstants!)]) {
       expect(Number.isInteger(v)).toBe(true);
     }

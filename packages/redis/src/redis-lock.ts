@@ -104,7 +104,7 @@ export class RedisLock {
   /**
    * Releases one exclusive hold. Returns true when released, false when the lease had ended first (another
    * process may have held the lock meanwhile; commits made with this token after the end were refused).
-   * ERR_SHM_WOULD_BLOCK if this handle does not hold it.
+   * ERR_SHM_NOT_HELD if this handle does not hold it.
    */
   unlock(): boolean {
     if (this.#exclusive === 0) throw this.#notHeld('exclusive');
@@ -198,7 +198,7 @@ export class RedisLock {
 
   #notHeld(mode: string): ShmError {
     return new ShmError(
-      'ERR_SHM_WOULD_BLOCK',
+      'ERR_SHM_NOT_HELD',
       `${this.name}: unlock of a ${mode} lock this handle does not hold`,
       {
         target: this.name,
@@ -208,7 +208,7 @@ export class RedisLock {
 
   #upgradeError(): ShmError {
     return new ShmError(
-      'ERR_SHM_WOULD_BLOCK',
+      'ERR_SHM_DEADLOCK',
       `${this.name}: cannot take the exclusive lock while holding it shared (upgrade would deadlock); unlock first`,
       { target: this.name },
     );

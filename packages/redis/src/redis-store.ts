@@ -528,7 +528,7 @@ export class RedisStore {
     }
     if (this.lock.holdsShared && !this.lock.holdsExclusive) {
       throw new ShmError(
-        'ERR_SHM_WOULD_BLOCK',
+        'ERR_SHM_DEADLOCK',
         `Store '${this.name}': cannot write while this handle holds the shared lock (unlock it, or take the exclusive one)`,
         { target: this.name },
       );
@@ -584,7 +584,7 @@ export class RedisStore {
     return t === undefined ? '' : String(t);
   }
 
-  /** store() under the exclusive lock this handle holds (ERR_SHM_WOULD_BLOCK if it holds none). */
+  /** store() under the exclusive lock this handle holds (ERR_SHM_NOT_HELD if it holds none). */
   storeLocked(bytes: Uint8Array, serializer = 0): number {
     checkBytes(bytes, 'bytes');
     checkInt(serializer, 'serializer', 0, 0xffffffff, 'a serializer id (integer from 0 to 0xffffffff)');
@@ -596,13 +596,9 @@ export class RedisStore {
   /** Throws unless this handle holds the exclusive lock (the *Locked calls need it). */
   #needExclusive(): void {
     if (!this.lock.holdsExclusive) {
-      throw new ShmError(
-        'ERR_SHM_WOULD_BLOCK',
-        `Store '${this.name}': storeLocked needs the exclusive lock`,
-        {
-          target: this.name,
-        },
-      );
+      throw new ShmError('ERR_SHM_NOT_HELD', `Store '${this.name}': storeLocked needs the exclusive lock`, {
+        target: this.name,
+      });
     }
   }
 

@@ -246,11 +246,11 @@ describe('locks', () => {
       expect(x.lock.lockShared()).toBe(LockStatus.Acquired);
       expect(y.lock.lockShared()).toBe(LockStatus.Acquired);
       expect(y.lock.tryLock === undefined).toBe(false);
-      expect(code(() => y.setValue('no'))).toBe('ERR_SHM_WOULD_BLOCK');
+      expect(code(() => y.setValue('no'))).toBe('ERR_SHM_DEADLOCK');
       x.lock.unlockShared();
       y.lock.unlockShared();
-      expect(code(() => x.lock.unlock())).toBe('ERR_SHM_WOULD_BLOCK');
-      expect(code(() => x.storeLocked(Buffer.from('x')))).toBe('ERR_SHM_WOULD_BLOCK');
+      expect(code(() => x.lock.unlock())).toBe('ERR_SHM_NOT_HELD');
+      expect(code(() => x.storeLocked(Buffer.from('x')))).toBe('ERR_SHM_NOT_HELD');
       expect(x.lock.lock(0)).toBe(LockStatus.Acquired);
       x.lock.unlock();
     } finally {

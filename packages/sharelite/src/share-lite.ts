@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { expected, getSerializer, ShmError, ShmSystemError, sysv } from '@shm/core';
 
 const { ShareLiteLock, ShareLiteStatus } = sysv;
@@ -1051,7 +1052,7 @@ export class ShareLite {
   #unlockLost(): ShmSystemError {
     return new ShmSystemError(
       `cannot unlock the IPC::ShareLite share with ${this.#keyName}: the lock was already released (semaphore is 0; was the set reset?)`,
-      11,
+      osConstants.errno.EAGAIN,
       'semop',
       this.#keyName,
     );

@@ -95,7 +95,7 @@ export class Tied {
   /**
    * Takes the exclusive lock: no other process can read under a read lock or write until unlock() (lock-free
    * single reads still see the last committed value). True if this call took it, false if this process already
-   * holds it. Throws ERR_SHM_WOULD_BLOCK while this process holds the read lock (an upgrade would deadlock).
+   * holds it. Throws ERR_SHM_DEADLOCK while this process holds the read lock (an upgrade would deadlock).
    */
   writeLock(timeoutMs?: number): boolean {
     checkTimeout(timeoutMs);
@@ -103,7 +103,7 @@ export class Tied {
     if (n.userLock === 2) return false;
     if (n.userLock === 1) {
       throw new ShmError(
-        'ERR_SHM_WOULD_BLOCK',
+        'ERR_SHM_DEADLOCK',
         `Cannot take the write lock of ${n.label} while this process holds its read lock; unlock() first`,
         { target: n.label },
       );

@@ -380,7 +380,7 @@ export class VarNode {
     const st = this.store;
     if (st.lock.holdsShared && !st.lock.holdsExclusive) {
       throw new ShmError(
-        'ERR_SHM_WOULD_BLOCK',
+        'ERR_SHM_DEADLOCK',
         `Cannot write tied variable ${this.label} while this process holds its read lock (unlock() first, or take writeLock())`,
         { target: this.label },
       );

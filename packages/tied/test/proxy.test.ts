@@ -333,8 +333,18 @@ describe('locks', () => {
     expect(t.readLock()).toBe(true);
     expect(t.readLock()).toBe(false);
     expect(h.n).toBe(1);
-    expect(() => (h.n = 2)).toThrow(/while this process holds its read lock/);
-    expect(() => t.writeLock()).toThrow(/holds its read lock/);
+    expect(() => (h.n = 2)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_SHM_DEADLOCK',
+        message: expect.stringMatching(/while this process holds its read lock/),
+      }),
+    );
+    expect(() => t.writeLock()).toThrow(
+      expect.objectContaining({
+        code: 'ERR_SHM_DEADLOCK',
+        message: expect.stringMatching(/holds its read lock/),
+      }),
+    );
     t.unlock();
     h.n = 2;
     expect(h.n).toBe(2);

@@ -191,6 +191,12 @@ export default definePackage<Core, F>((m) => {
         ),
         bad('range', 'spins -1', 'options.spins', (fx: F) => new RwLock(fx.region, 0, { spins: -1 })),
         bad(
+          'type',
+          'an object that is no OwnerIdentity',
+          'options.identity',
+          (fx: F) => new RwLock(fx.region, 0, { identity: { id: () => 1 } as never }),
+        ),
+        bad(
           'range',
           'an offset where no lock was written',
           'ERR_SHM_BAD_FORMAT',
@@ -219,10 +225,10 @@ export default definePackage<Core, F>((m) => {
         ]),
       ),
       'RwLock#unlock': [
-        bad('state', 'unlock without holding it', 'ERR_SHM_WOULD_BLOCK', (fx: F) => fx.lock.unlock()),
+        bad('state', 'unlock without holding it', 'ERR_SHM_NOT_HELD', (fx: F) => fx.lock.unlock()),
       ],
       'RwLock#unlockShared': [
-        bad('state', 'unlockShared without holding it', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
+        bad('state', 'unlockShared without holding it', 'ERR_SHM_NOT_HELD', (fx: F) =>
           fx.lock.unlockShared(),
         ),
       ],
@@ -374,14 +380,14 @@ export default definePackage<Core, F>((m) => {
         ]),
       ),
       'Store#storeLocked': [
-        bad('state', 'without holding the lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
+        bad('state', 'without holding the lock', 'ERR_SHM_NOT_HELD', (fx: F) =>
           fx.store.storeLocked(Buffer.from('x')),
         ),
         bad('type', 'a string', 'bytes', (fx: F) => fx.store.storeLocked('x' as never)),
         bad('range', 'serializer -1', 'serializer', (fx: F) => fx.store.storeLocked(Buffer.from('x'), -1)),
       ],
       'Store#setValueLocked': [
-        bad('state', 'without holding the lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
+        bad('state', 'without holding the lock', 'ERR_SHM_NOT_HELD', (fx: F) =>
           fx.store.setValueLocked({ a: 1 }),
         ),
         bad('type', 'a function (v8 cannot clone it)', 'ERR_SHM_UNSERIALIZABLE', (fx: F) =>

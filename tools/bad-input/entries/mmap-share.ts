@@ -83,7 +83,7 @@ export default definePackage<M, F>((m) => {
         bad('closed', 'a closed share', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.tryLock()),
       ],
       'MmapShare#unlock': [
-        bad('state', 'unlock without the lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) => fx.share.unlock()),
+        bad('state', 'unlock without the lock', 'ERR_SHM_NOT_HELD', (fx: F) => fx.share.unlock()),
       ],
       'MmapShare#update': [
         bad('type', 'a string for fn', 'fn', (fx: F) => fx.share.update('x' as never)),

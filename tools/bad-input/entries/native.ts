@@ -216,6 +216,50 @@ export default definePackage<Native, F>((n) => {
       features: { accepts: 'no arguments' },
       loadBinding: { accepts: 'no arguments' },
       candidatePaths: { accepts: 'no arguments' },
+      ownerIdentity: { accepts: 'no arguments' },
+      ownerIdentityFor: [
+        bad('range', "an unknown platform 'aix'", 'platform', () =>
+          n.ownerIdentityFor('aix' as never, new n.MemoryProcessTable('linux')),
+        ),
+        bad('type', 'a number for platform', 'platform', () =>
+          n.ownerIdentityFor(1 as never, new n.MemoryProcessTable('linux')),
+        ),
+        bad('type', 'an object without getpid', 'calls.getpid', () =>
+          n.ownerIdentityFor('linux', {} as never),
+        ),
+        bad('type', 'null for calls', 'calls', () => n.ownerIdentityFor('linux', null as never)),
+      ],
+      'new MemoryProcessTable': [
+        bad(
+          'range',
+          "an unknown platform 'sunos'",
+          'platform',
+          () => new n.MemoryProcessTable('sunos' as never),
+        ),
+        bad('type', 'a number for platform', 'platform', () => new n.MemoryProcessTable(5 as never)),
+      ],
+      'MemoryProcessTable#startProcess': { accepts: 'no arguments' },
+      'MemoryProcessTable#startThread': [
+        bad('type', 'a string for pid', 'pid', () =>
+          new n.MemoryProcessTable('linux').startThread('1' as never),
+        ),
+        bad('range', 'a pid the table does not have', 'pid', () =>
+          new n.MemoryProcessTable('linux').startThread(424242),
+        ),
+      ],
+      'MemoryProcessTable#run': [
+        bad('type', 'a string for tid', 'tid', () => new n.MemoryProcessTable('linux').run('1' as never)),
+        bad('range', 'a tid the table does not have', 'tid', () => new n.MemoryProcessTable('linux').run(7)),
+      ],
+      'MemoryProcessTable#kill': [
+        bad('type', 'a string for pid', 'pid', () => new n.MemoryProcessTable('linux').kill('1' as never)),
+      ],
+      'MemoryProcessTable#getpid': { accepts: 'no arguments' },
+      'MemoryProcessTable#gettid': { accepts: 'no arguments' },
+      'MemoryProcessTable#threadIndex': { accepts: 'no arguments' },
+      'MemoryProcessTable#procInfo': [
+        bad('type', 'a string for id', 'id', () => new n.MemoryProcessTable('linux').procInfo('1' as never)),
+      ],
 
       // ------------------------------------------------------------ SysV
       sysvConstants: { accepts: 'no arguments' },

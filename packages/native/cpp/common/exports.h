@@ -6,7 +6,7 @@
 namespace shm {
 void InitFdOps(Napi::Env env, Napi::Object exports);    // posix/fd_ops.cc
 void InitProcess(Napi::Env env, Napi::Object exports);  // posix/process.cc, win32/process_win.cc
-void InitMemfd(Napi::Env env, Napi::Object exports);    // linux/memfd.cc, darwin/memfd.cc
+void InitMemfd(Napi::Env env, Napi::Object exports);    // linux/memfd.cc (Linux only)
 void InitWait(Napi::Env env, Napi::Object exports);     // linux/futex.cc, darwin/ulock.cc, win32/sync_win.cc
 void InitSysvShm(Napi::Env env, Napi::Object exports);  // sysv/shm.cc
 void InitSysvSem(Napi::Env env, Napi::Object exports);  // sysv/sem.cc
