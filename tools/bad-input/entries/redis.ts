@@ -60,7 +60,7 @@ export default definePackage<M, F>((m) => {
     bad('range', 'timeout NaN', 'timeoutMs', (fx: F) => fx.store.lock[method](Number.NaN)),
   ];
   const unlocks = (method: 'unlock' | 'unlockAsync' | 'unlockShared' | 'unlockSharedAsync') => [
-    bad('state', 'a lock this handle does not hold', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
+    bad('state', 'a lock this handle does not hold', 'ERR_SHM_NOT_HELD', (fx: F) =>
       fx.store.lock[method](),
     ),
   ];
@@ -100,7 +100,7 @@ export default definePackage<M, F>((m) => {
       'RedisStore#storeAsync': stores('storeAsync'),
       'RedisStore#storeLocked': [
         ...stores('storeLocked'),
-        bad('state', 'without the exclusive lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
+        bad('state', 'without the exclusive lock', 'ERR_SHM_NOT_HELD', (fx: F) =>
           fx.store.storeLocked(Buffer.alloc(1)),
         ),
       ],
@@ -117,7 +117,7 @@ export default definePackage<M, F>((m) => {
         closedStore('setValueAsync', 1),
       ],
       'RedisStore#setValueLocked': [
-        bad('state', 'without the exclusive lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
+        bad('state', 'without the exclusive lock', 'ERR_SHM_NOT_HELD', (fx: F) =>
           fx.store.setValueLocked(1),
         ),
         closedStore('setValueLocked', 1),
