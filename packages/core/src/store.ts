@@ -31,6 +31,7 @@ import {
   readChange,
   type StoreChange,
   StoreWatch,
+  wakeWaiters,
 } from './store-watch.js';
 import {
   checkBytes,
@@ -55,7 +56,7 @@ const H_CREATED = 32; // f64 ms since the epoch
 const H_CREATOR = 40; // u32 creator pid
 const H_STORE_ID = 44; // u32 random id, repeated in each chained segment's header
 const H_STARVED = 48; // i32 readers that gave up copying optimistically and want a turn under the lock
-// +52 i32 waiters sleeping on H_PUB, +56 u32 destroyed mark: see store-watch.ts. +60 is free.
+// +52 i32 waiters sleeping on H_PUB, +56 u32 destroyed mark, +60 i32 their sleep claim: see store-watch.ts.
 const BANK0 = 64; // two bank descriptors
 const BANK_BYTES = 256;
 const LOCK_OFFSET = BANK0 + 2 * BANK_BYTES; // 576, 64-aligned
@@ -488,7 +489,7 @@ export class Store {
     Atomics.store(i32, w + (D_SEQ >> 2), (seq | 1) + 3); // even again: the bank is whole
     const serial = ((p >>> 1) + 1) & SERIAL_MASK || 1; // 0 means "never written"
     Atomics.store(i32, H_PUB >> 2, (serial << 1) | next);
-    if (Atomics.load(i32, H_WAITERS >> 2) !== 0) wordWake(this.region, H_PUB); // no syscall while nobody waits
+    if (Atomics.load(i32, H_WAITERS >> 2) !== 0) wakeWaiters(this.region, H_PUB); // none: no syscall
     // This handle's mappings are exact now: pruned above, and this commit closed what it dropped.
     this.#prunedAt = (serial << 1) | next;
     return serial;
