@@ -122,7 +122,7 @@ async function storeBefore(): Promise<{ Store: typeof Store; rev: string } | und
     console.log(`\n(the Store of ${rev} does not load against today's modules: ${String(e).split('\n')[0]})`);
     return undefined;
   } finally {
-    rmSync(file, { force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
