@@ -21,7 +21,9 @@ export {
   ChangeIterator,
   type ChangeSource,
   type ChangesOptions,
+  destroyedError,
   type StoreChange,
+  type Watchable,
 } from './store-watch.js';
 /** The SysV primitives (shmget/shmat/semget/semop...), for packages that speak a SysV protocol of their own. */
 export * as sysv from './sysv.js';

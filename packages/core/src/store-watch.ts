@@ -96,8 +96,13 @@ export function checkSignal(v: unknown, name = 'signal'): void {
   if (v !== undefined && !(v instanceof AbortSignal)) throw expected('an AbortSignal or undefined', name, v);
 }
 
-function destroyedError(name: string): ShmError {
-  return new ShmError('ERR_SHM_CLOSED', `Store ${name} was destroyed while it was watched`, { target: name });
+const destroyedErrors = new WeakSet<object>();
+
+/** The ERR_SHM_CLOSED a watcher gets when the thing it watches is destroyed (not merely this handle closed). */
+export function destroyedError(what: string): ShmError {
+  const e = new ShmError('ERR_SHM_CLOSED', `${what} was destroyed while it was watched`, { target: what });
+  destroyedErrors.add(e);
+  return e;
 }
 
 /** One async wait in progress on a handle: close() settles it at once. */
@@ -126,7 +131,7 @@ export class StoreWatch {
   /** The serial now, or the ERR_SHM_CLOSED of a destroyed store (checked first: a destroy also moves `pub`). */
   #current(i32: Int32Array): number {
     const p = Atomics.load(i32, this.#pub >> 2);
-    if (Atomics.load(i32, H_DESTROYED >> 2) !== 0) throw destroyedError(this.#name);
+    if (Atomics.load(i32, H_DESTROYED >> 2) !== 0) throw destroyedError(`Store ${this.#name}`);
     return p;
   }
 
@@ -279,8 +284,20 @@ export interface ChangesOptions {
   bytes?: boolean;
 }
 
-/** Where a ChangeIterator waits and reads: the Store of the moment (a tied variable may reopen its store). */
-export type ChangeSource = () => Store;
+/**
+ * What a ChangeIterator waits on: a Store, or any handle with the same two members (ShareLite polls its version).
+ * `waitForChangeAsync` resolves once the serial differs from the one given (rejecting with ERR_SHM_CLOSED when
+ * the thing watched is destroyed, or with the signal's reason when aborted).
+ */
+export interface Watchable {
+  /** True once this handle was closed (the iterator then ends). */
+  readonly closed: boolean;
+  /** Resolves with the new serial once it differs from `serial`. */
+  waitForChangeAsync(serial: number, timeoutMs?: number, signal?: AbortSignal): Promise<number | undefined>;
+}
+
+/** Where a ChangeIterator waits and reads: the handle of the moment (a tied variable may reopen its store). */
+export type ChangeSource<W extends Watchable = Store> = () => W;
 
 const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value: undefined });
 
@@ -294,9 +311,9 @@ const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value
  * process destroys the store, and whatever reading the value throws (a serializer mismatch, a removed variable);
  * after a throw it is done. Calls of `next()` are served in order.
  */
-export class ChangeIterator<T> implements AsyncIterableIterator<StoreChange<T>> {
-  readonly #source: ChangeSource;
-  readonly #read: (store: Store) => StoreChange<T> | Promise<StoreChange<T>>;
+export class ChangeIterator<T, W extends Watchable = Store> implements AsyncIterableIterator<StoreChange<T>> {
+  readonly #source: ChangeSource<W>;
+  readonly #read: (store: W) => StoreChange<T> | Promise<StoreChange<T>>;
   readonly #abort = new AbortController();
   #last: number;
   #done = false;
@@ -307,8 +324,8 @@ export class ChangeIterator<T> implements AsyncIterableIterator<StoreChange<T>> 
    * step, `since` is the serial already seen.
    */
   constructor(
-    source: ChangeSource,
-    read: (store: Store) => StoreChange<T> | Promise<StoreChange<T>>,
+    source: ChangeSource<W>,
+    read: (store: W) => StoreChange<T> | Promise<StoreChange<T>>,
     since: number,
   ) {
     this.#source = source;
@@ -343,7 +360,7 @@ export class ChangeIterator<T> implements AsyncIterableIterator<StoreChange<T>> 
   async #step(): Promise<IteratorResult<StoreChange<T>, undefined>> {
     for (;;) {
       if (this.#done) return DONE;
-      let store: Store;
+      let store: W;
       try {
         store = this.#source();
       } catch (e) {
@@ -366,7 +383,7 @@ export class ChangeIterator<T> implements AsyncIterableIterator<StoreChange<T>> 
   }
 
   /** Ends on the handle's close() (or our own return()), else ends and throws `e`. */
-  #fail(e: unknown, store: Store | undefined): IteratorResult<StoreChange<T>, undefined> {
+  #fail(e: unknown, store: W | undefined): IteratorResult<StoreChange<T>, undefined> {
     const wasDone = this.#done;
     this.#finish();
     if (wasDone || e === undefined || (store?.closed && !isDestroyed(e))) return DONE;
@@ -377,7 +394,7 @@ export class ChangeIterator<T> implements AsyncIterableIterator<StoreChange<T>> 
 }
 
 function isDestroyed(e: unknown): boolean {
-  return ShmError.isInstance(e) && e.code === 'ERR_SHM_CLOSED' && e.message.includes('was destroyed');
+  return typeof e === 'object' && e !== null && destroyedErrors.has(e);
 }
 
 /** Reads the current value of `store` with its serial, decoded by the store's serializer (or as bytes). */

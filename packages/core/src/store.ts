@@ -368,7 +368,7 @@ export class Store {
       throw expected('a boolean', 'options.bytes', options.bytes);
     this.#check();
     const bytes = options.bytes === true;
-    return new ChangeIterator(
+    return new ChangeIterator<unknown, Store>(
       () => this,
       (s): StoreChange<unknown> => readChange(s, bytes),
       options.since ?? this.serial,
