@@ -4,6 +4,7 @@
 // the semaphore set still exists (one semctl): a share destroyed meanwhile gives ERR_SHM_CLOSED. The methods are
 // added to ShareLite's prototype here, so share-lite.ts stays as it is.
 import { ChangeIterator, destroyedError, expected, type StoreChange, sysv, type Watchable } from '@shm/core';
+import { LOCK_SH } from './constants.js';
 import { ShareLite } from './share-lite.js';
 
 /** How often a waiter looks at `version` unless told otherwise (ms). */
@@ -49,8 +50,8 @@ declare module './share-lite.js' {
     ): Promise<number | undefined>;
     /**
      * An async iterator of changes: `for await (const { serial, value } of share.changes())`, where `serial` is the
-     * version and `value` the bytes (a Buffer) that version stored, read together (fetchAsync between two equal
-     * reads of the version). It coalesces (a slow consumer gets the latest value, never an older one after a newer
+     * version and `value` the bytes (a Buffer) that version stored, read together under one shared lock.
+     * It coalesces (a slow consumer gets the latest value, never an older one after a newer
      * one), ends on `break`/`return()` or close() of this handle, and throws ERR_SHM_CLOSED if the share is
      * destroyed.
      */
@@ -186,10 +187,13 @@ ShareLite.prototype.changes = function changes(
   return new ChangeIterator<Buffer, Watchable>(
     () => watchable,
     async (): Promise<StoreChange<Buffer>> => {
-      for (;;) {
-        const before = share.version();
-        const value = await share.fetchAsync();
-        if (share.version() === before) return { serial: before, value };
+      // The version and the bytes under one shared lock (a handle that holds a lock already reads under it).
+      if (share.locked !== 0) return { serial: share.version(), value: share.fetch() };
+      await share.lockAsync(LOCK_SH);
+      try {
+        return { serial: share.version(), value: share.fetch() };
+      } finally {
+        share.unlock();
       }
     },
     since,

@@ -39,13 +39,20 @@ export function waitForChangeAsync(
 
 /**
  * A deep plain copy of the variable and the serial of the commit it reflects: the variable's own envelope is read
- * between two equal loads of the serial (nested variables are read as they are at that moment).
+ * between two equal loads of the serial (nested variables are read as they are at that moment). Writers that keep
+ * overtaking the copy are held off by the shared lock after a few tries (no write can commit under it).
  */
-function readSnapshot(node: VarNode, store: Store): StoreChange<unknown> {
-  for (;;) {
+async function readSnapshot(node: VarNode, store: Store): Promise<StoreChange<unknown>> {
+  for (let attempt = 0; attempt < 8 || node.userLock !== 0; attempt++) {
     const before = store.serial;
     const value = node.snapshot();
     if (store.serial === before) return { serial: before, value };
+  }
+  await store.lock.lockSharedAsync();
+  try {
+    return { serial: store.serial, value: node.snapshot() };
+  } finally {
+    store.lock.unlockShared();
   }
 }
 
