@@ -17,5 +17,13 @@ export { LOCK_BYTES, type LockOptions, LockStatus, RwLock } from './rw-lock.js';
 export type { Serializer } from './serializer.js';
 export * from './serializers/index.js';
 export { type FetchInfo, STORE_HEADER_BYTES, Store, type StoreOptions } from './store.js';
+export {
+  ChangeIterator,
+  type ChangeSource,
+  type ChangesOptions,
+  destroyedError,
+  type StoreChange,
+  type Watchable,
+} from './store-watch.js';
 /** The SysV primitives (shmget/shmat/semget/semop...), for packages that speak a SysV protocol of their own. */
 export * as sysv from './sysv.js';

@@ -21,6 +21,19 @@ import { getSerializer } from './serializers/get-serializer.js';
 import { serializerId } from './serializers/serializer-id.js';
 import { serializerMismatchError } from './serializers/serializer-mismatch-error.js';
 import {
+  ChangeIterator,
+  type ChangesOptions,
+  checkSerial,
+  checkSignal,
+  checkWaitTimeout,
+  H_WAITERS,
+  markDestroyed,
+  readChange,
+  type StoreChange,
+  StoreWatch,
+  wakeWaiters,
+} from './store-watch.js';
+import {
   checkBytes,
   checkFunction,
   checkInfo,
@@ -43,6 +56,7 @@ const H_CREATED = 32; // f64 ms since the epoch
 const H_CREATOR = 40; // u32 creator pid
 const H_STORE_ID = 44; // u32 random id, repeated in each chained segment's header
 const H_STARVED = 48; // i32 readers that gave up copying optimistically and want a turn under the lock
+// +52 i32 waiters sleeping on H_PUB, +56 u32 destroyed mark, +60 i32 their sleep claim: see store-watch.ts.
 const BANK0 = 64; // two bank descriptors
 const BANK_BYTES = 256;
 const LOCK_OFFSET = BANK0 + 2 * BANK_BYTES; // 576, 64-aligned
@@ -163,6 +177,8 @@ export class Store {
   #cacheSerial = -1;
   #cacheValue: unknown;
   #closed = false;
+  /** The waiting side (store-watch.ts), made on the first wait. */
+  #watch: StoreWatch | undefined;
   #lastLength = 0;
   /** Large reads still to do under the shared lock since writers overtook one (see fetch()). */
   #lockedLarge = 0;
@@ -291,6 +307,74 @@ export class Store {
     return this.serial !== serial;
   }
 
+  // ------------------------------------------------------------------ waiting for a change
+
+  /**
+   * Blocks this thread until the serial differs from `serial` (a commit by any process or thread), sleeping in the
+   * kernel; returns at once if it differs already. Returns the new serial, or `undefined` when `timeoutMs` passed
+   * first (so `store.waitForChange(s)` without a timeout always returns a number).
+   *
+   * A writer wakes sleepers only when the head's waiters count is above zero, so commits cost no syscall while
+   * nobody waits (docs/architecture/store.md, "Waiting for a change"). The serial wraps from 2^30-1 to 1.
+   * @param serial the serial already seen (e.g. `store.serial`, or `info.serial` of a fetch): an integer from 0 to
+   *   2^30-1.
+   * @param timeoutMs give up after this long (default, or Infinity: wait forever; 0: just check).
+   * @throws ShmError ERR_SHM_CLOSED on a closed handle, or when another handle destroys the store meanwhile.
+   */
+  waitForChange(serial: number): number;
+  waitForChange(serial: number, timeoutMs: number | undefined): number | undefined;
+  waitForChange(serial: number, timeoutMs?: number): number | undefined {
+    checkSerial(serial);
+    checkWaitTimeout(timeoutMs);
+    this.#check();
+    this.#watch ??= new StoreWatch(this.region, H_PUB, this.name);
+    return this.#watch.wait(serial, timeoutMs);
+  }
+
+  /**
+   * waitForChange() that never blocks the event loop. Resolves with the new serial, or `undefined` after
+   * `timeoutMs`.
+   * @param signal aborts the wait: the promise rejects with the signal's reason.
+   * @throws (rejects with) ShmError ERR_SHM_CLOSED when this handle is closed meanwhile or the store destroyed.
+   */
+  waitForChangeAsync(serial: number, timeoutMs?: number, signal?: AbortSignal): Promise<number | undefined> {
+    try {
+      checkSerial(serial);
+      checkWaitTimeout(timeoutMs);
+      checkSignal(signal);
+      this.#check();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.#watch ??= new StoreWatch(this.region, H_PUB, this.name);
+    return this.#watch.waitAsync(serial, timeoutMs, signal);
+  }
+
+  /**
+   * An async iterator of the store's changes: `for await (const { serial, value } of store.changes()) ...`. It
+   * coalesces: each step waits for a commit newer than the last one yielded and reads the value current then
+   * (value and serial read together by one fetch), so a slow consumer gets the latest value, never an older one
+   * after a newer one, never a torn one. Values are decoded with the store's serializer (`bytes: true`: the bytes).
+   * It waits without blocking the event loop, ends when `return()` is called (`break`) or this handle is closed,
+   * and throws ERR_SHM_CLOSED if the store is destroyed through another handle.
+   */
+  changes<T = unknown>(options?: ChangesOptions & { bytes?: false }): ChangeIterator<T | undefined>;
+  changes(options: ChangesOptions & { bytes: true }): ChangeIterator<Uint8Array>;
+  changes(options: ChangesOptions = {}): ChangeIterator<unknown> {
+    if (typeof options !== 'object' || options === null)
+      throw expected('an options object', 'options', options);
+    if (options.since !== undefined) checkSerial(options.since, 'options.since');
+    if (options.bytes !== undefined && typeof options.bytes !== 'boolean')
+      throw expected('a boolean', 'options.bytes', options.bytes);
+    this.#check();
+    const bytes = options.bytes === true;
+    return new ChangeIterator<unknown, Store>(
+      () => this,
+      (s): StoreChange<unknown> => readChange(s, bytes),
+      options.since ?? this.serial,
+    );
+  }
+
   /** Size in bytes of the current value. */
   get length(): number {
     this.#check();
@@ -405,6 +489,7 @@ export class Store {
     Atomics.store(i32, w + (D_SEQ >> 2), (seq | 1) + 3); // even again: the bank is whole
     const serial = ((p >>> 1) + 1) & SERIAL_MASK || 1; // 0 means "never written"
     Atomics.store(i32, H_PUB >> 2, (serial << 1) | next);
+    if (Atomics.load(i32, H_WAITERS >> 2) !== 0) wakeWaiters(this.region, H_PUB); // none: no syscall
     // This handle's mappings are exact now: pruned above, and this commit closed what it dropped.
     this.#prunedAt = (serial << 1) | next;
     return serial;
@@ -1022,6 +1107,11 @@ export class Store {
      * or commit saw the value change, plus those of a read in progress: removed segments are unmapped then.
      */
     mappedSegments: number;
+    /**
+     * The head's waiters count: threads sleeping in waitForChange/changes() now, in every process (one a SIGKILL
+     * ended while it waited stays counted: it only makes each commit pay a spare wake).
+     */
+    waiters: number;
   } {
     this.#check();
     const dv = this.#dv;
@@ -1051,12 +1141,14 @@ export class Store {
       lock: this.lock.state(),
       stats: { ...this.stats },
       mappedSegments: this.#segs.size,
+      waiters: Atomics.load(this.#i32, H_WAITERS >> 2),
     };
   }
 
   /** Unmaps everything this handle mapped. The store stays for others (see destroy). Idempotent. */
   close(): void {
     if (this.#closed) return;
+    this.#watch?.close();
     this.lock.release();
     for (const s of this.#segs.values()) s.close();
     this.#segs.clear();
@@ -1071,6 +1163,9 @@ export class Store {
     try {
       if (this.#sysv) this.#recoverPending();
       for (let bank = 0; bank < 2; bank++) this.#trimSegments(BANK0 + bank * BANK_BYTES, 0);
+      // Watchers elsewhere get ERR_SHM_CLOSED. Not on Windows: a section outlives destroy() while it is mapped, and
+      // creating the name again adopts it in place.
+      if (this.#backend !== 'win32') markDestroyed(this.region, H_PUB);
     } finally {
       this.lock.unlock();
     }

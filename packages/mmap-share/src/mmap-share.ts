@@ -8,6 +8,7 @@ import {
 import cluster, { type ClusterSettings, type Worker as ClusterWorker } from 'node:cluster';
 import { isMainThread, SHARE_ENV, Worker, type WorkerOptions } from 'node:worker_threads';
 import {
+  type ChangeIterator,
   expected,
   type FetchInfo,
   getSerializer,
@@ -29,6 +30,7 @@ import {
   type ShareMap,
   stdioBase,
 } from './handoff.js';
+import { shareChanges } from './share-watch.js';
 
 /** The largest area `new MmapShare(size)` makes (1 GiB; it takes twice that, see README). */
 export const MAX_SIZE = 2 ** 30;
@@ -327,6 +329,43 @@ export class MmapShare {
     return this.#serializer.decode(bytes) as T;
   }
 
+  // ---------------------------------------------------------------- waiting for a change
+
+  /** Changes on every set(), by any process (0: nothing stored yet). One atomic load. */
+  get serial(): number {
+    this.#checkOpen();
+    return this.#store.serial;
+  }
+
+  /**
+   * Blocks until the serial differs from `serial` (a set() by any process sharing the area), sleeping in the
+   * kernel. Returns the new serial, or undefined once `timeoutMs` passed (default: wait forever).
+   * @throws ShmError ERR_SHM_CLOSED on a closed share; TypeError/RangeError for a bad serial or timeout.
+   */
+  waitForChange(serial: number, timeoutMs?: number): number | undefined {
+    this.#checkOpen();
+    return this.#store.waitForChange(serial, timeoutMs);
+  }
+
+  /** waitForChange() that never blocks the event loop; `signal` aborts it. Rejects ERR_SHM_CLOSED on close(). */
+  waitForChangeAsync(serial: number, timeoutMs?: number, signal?: AbortSignal): Promise<number | undefined> {
+    if (this.closed) return Promise.reject(closedShare());
+    return this.#store.waitForChangeAsync(serial, timeoutMs, signal);
+  }
+
+  /**
+   * An async iterator of changes: `for await (const { serial, value } of share.changes())`. Each value is read
+   * under the shared lock with its serial (a lock() section of several set()s shows as its last value) and decoded
+   * afresh. It coalesces (a slow consumer gets the latest value, never an older one after a newer one), and ends on
+   * `break`/`return()` or close() of this share.
+   * @param options.since yield once the serial differs from this one (default: the serial now; 0: the current
+   *   value first).
+   */
+  changes<T = unknown>(options?: { since?: number }): ChangeIterator<T | undefined> {
+    this.#checkOpen();
+    return shareChanges(this.#store, this.#serializer, this.#sid, options) as ChangeIterator<T | undefined>;
+  }
+
   // ---------------------------------------------------------------- locking
 
   /**
@@ -540,9 +579,12 @@ export class MmapShare {
   }
 
   #checkOpen(): void {
-    if (this.#store.closed)
-      throw new ShmError('ERR_SHM_CLOSED', 'This MmapShare is closed', { target: 'MmapShare' });
+    if (this.#store.closed) throw closedShare();
   }
+}
+
+function closedShare(): ShmError {
+  return new ShmError('ERR_SHM_CLOSED', 'This MmapShare is closed', { target: 'MmapShare' });
 }
 
 function checkOptions(options: unknown): MmapShareOptions {

@@ -1,6 +1,7 @@
-import { LockStatus, ShmError } from '@shm/core';
-import { checkFunction, checkTimeout } from './check-args.js';
+import { type ChangeIterator, expected, LockStatus, ShmError } from '@shm/core';
+import { checkFunction, checkOptionsObject, checkTimeout } from './check-args.js';
 import { isAnonymousId } from './tie-options.js';
+import * as watch from './tied-watch.js';
 import { releaseRefs, type VarNode } from './var-node.js';
 
 function timeout(node: VarNode, mode: 'exclusive' | 'shared', ms: number): ShmError {
@@ -54,6 +55,40 @@ export class Tied {
   /** Changes on every write, by any process. */
   get serial(): number {
     return this.#node.store.serial;
+  }
+
+  /**
+   * Blocks until this variable's serial differs from `serial` (a write by any process), sleeping in the kernel.
+   * Returns the new serial, or undefined once `timeoutMs` passed (default: wait forever). Only writes to this
+   * variable count: a write to a nested variable (`cfg.db.port = 1`) changes `tied(cfg.db)`, not `tied(cfg)`.
+   * @throws ShmError ERR_SHM_CLOSED once the variable is untied here, ERR_SHM_NOT_SUPPORTED on a backend that
+   *   cannot wait; TypeError/RangeError for a bad serial or timeout.
+   */
+  waitForChange(serial: number, timeoutMs?: number): number | undefined {
+    return watch.waitForChange(this.#node, serial, timeoutMs);
+  }
+
+  /** waitForChange() that never blocks the event loop; `signal` aborts it. */
+  waitForChangeAsync(serial: number, timeoutMs?: number, signal?: AbortSignal): Promise<number | undefined> {
+    return watch.waitForChangeAsync(this.#node, serial, timeoutMs, signal);
+  }
+
+  /**
+   * An async iterator of this variable's changes: `for await (const { serial, value } of tied(cfg).changes())`,
+   * where `value` is a deep plain copy (as snapshot()) read with the serial it belongs to. It coalesces (a slow
+   * consumer gets the latest state, never an older one after a newer one), ends on `break`/`return()` or untie in
+   * this process, and throws ERR_SHM_NOT_FOUND when another process removes the variable.
+   * @param options.since yield once the serial differs from this one (default: the serial now; 0: the current
+   *   value first).
+   */
+  changes(options?: { since?: number }): ChangeIterator<unknown> {
+    checkOptionsObject(options, 'options');
+    const since = options?.since;
+    if (since !== undefined && typeof since !== 'number')
+      throw expected('a serial (number)', 'options.since', since);
+    if (since !== undefined && !(Number.isInteger(since) && since >= 0 && since <= 0x3fffffff))
+      throw expected('a serial (an integer from 0 to 1073741823)', 'options.since', since, RangeError);
+    return watch.changes(this.#node, since);
   }
 
   /** True if the last lock this process took here was taken over from a process that died holding it. */

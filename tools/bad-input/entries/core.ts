@@ -379,6 +379,43 @@ export default definePackage<Core, F>((m) => {
           ],
         ]),
       ),
+      ...Object.fromEntries(
+        (['waitForChange', 'waitForChangeAsync'] as const).map((method) => [
+          `Store#${method}`,
+          [
+            bad('type', 'a string for serial', 'serial', (fx: F) => fx.store[method]('1' as never)),
+            bad('range', 'serial -1', 'serial', (fx: F) => fx.store[method](-1)),
+            bad('range', 'serial 1.5', 'serial', (fx: F) => fx.store[method](1.5)),
+            bad('range', 'serial 2^30 (serials wrap below it)', 'serial', (fx: F) =>
+              fx.store[method](2 ** 30),
+            ),
+            bad('range', 'timeout -1', 'timeoutMs', (fx: F) => fx.store[method](0, -1)),
+            bad('range', 'timeout NaN', 'timeoutMs', (fx: F) => fx.store[method](0, Number.NaN)),
+            bad('type', "timeout '10'", 'timeoutMs', (fx: F) => fx.store[method](0, '10' as never)),
+            bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed[method](0, 0)),
+            ...(method === 'waitForChangeAsync'
+              ? [
+                  bad('type', 'an object that is not an AbortSignal', 'signal', (fx: F) =>
+                    fx.store.waitForChangeAsync(0, 0, {} as never),
+                  ),
+                ]
+              : []),
+          ],
+        ]),
+      ),
+      'Store#changes': [
+        bad('type', 'a string for options', 'options', (fx: F) => fx.store.changes('x' as never)),
+        bad('range', 'since -1', 'options.since', (fx: F) => fx.store.changes({ since: -1 })),
+        bad('type', "since '1'", 'options.since', (fx: F) => fx.store.changes({ since: '1' as never })),
+        bad('type', 'bytes 1', 'options.bytes', (fx: F) => fx.store.changes({ bytes: 1 as never })),
+        bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.changes()),
+      ],
+      'new ChangeIterator': {
+        internal: 'made by changes() of Store, tied variables, MmapShare and ShareLite',
+      },
+      'ChangeIterator#next': { accepts: 'no arguments; resolves { done: true } once the iterator ended' },
+      'ChangeIterator#return': { accepts: 'no arguments; idempotent' },
+      destroyedError: { accepts: 'any description: it only builds an error' },
       'Store#storeLocked': [
         bad('state', 'without holding the lock', 'ERR_SHM_NOT_HELD', (fx: F) =>
           fx.store.storeLocked(Buffer.from('x')),

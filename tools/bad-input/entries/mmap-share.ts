@@ -73,6 +73,23 @@ export default definePackage<M, F>((m) => {
       ],
       'MmapShare#set': sets('set'),
       'MmapShare#setAsync': sets('setAsync'),
+      ...Object.fromEntries(
+        (['waitForChange', 'waitForChangeAsync'] as const).map((method) => [
+          `MmapShare#${method}`,
+          [
+            bad('type', 'a string for serial', 'serial', (fx: F) => fx.share[method]('1' as never)),
+            bad('range', 'serial 0.5', 'serial', (fx: F) => fx.share[method](0.5)),
+            bad('range', 'timeout -2', 'timeoutMs', (fx: F) => fx.share[method](0, -2)),
+            bad('type', 'timeout null', 'timeoutMs', (fx: F) => fx.share[method](0, null as never)),
+            bad('closed', 'a closed share', 'ERR_SHM_CLOSED', (fx: F) => fx.closed[method](0, 0)),
+          ],
+        ]),
+      ),
+      'MmapShare#changes': [
+        bad('type', 'a string for options', 'options', (fx: F) => fx.share.changes('x' as never)),
+        bad('range', 'since -3', 'options.since', (fx: F) => fx.share.changes({ since: -3 })),
+        bad('closed', 'a closed share', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.changes()),
+      ],
       'MmapShare#get': [bad('closed', 'a closed share', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.get())],
       'MmapShare#getAsync': [
         bad('closed', 'a closed share', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.getAsync()),

@@ -102,6 +102,27 @@ export default definePackage<M, F>((m) => {
           ],
         ]),
       ),
+      ...Object.fromEntries(
+        (['waitForChange', 'waitForChangeAsync'] as const).map((method) => [
+          `ShareLite#${method}`,
+          [
+            bad('type', 'a string for version', 'version', (fx: F) => fx.share[method]('1' as never)),
+            bad('range', 'version -1', 'version', (fx: F) => fx.share[method](-1)),
+            bad('range', 'version 2^32', 'version', (fx: F) => fx.share[method](2 ** 32)),
+            bad('range', 'timeout -1', 'timeoutMs', (fx: F) => fx.share[method](0, -1)),
+            bad('type', "timeout 'x'", 'timeoutMs', (fx: F) => fx.share[method](0, 'x' as never)),
+            bad('range', 'pollMs 0', 'options.pollMs', (fx: F) => fx.share[method](0, 1, { pollMs: 0 })),
+            bad('type', 'a number for options', 'options', (fx: F) => fx.share[method](0, 1, 5 as never)),
+            bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed[method](0, 0)),
+          ],
+        ]),
+      ),
+      'ShareLite#changes': [
+        bad('type', 'a string for options', 'options', (fx: F) => fx.share.changes('x' as never)),
+        bad('range', 'since 1.5', 'options.since', (fx: F) => fx.share.changes({ since: 1.5 })),
+        bad('range', 'pollMs -1', 'options.pollMs', (fx: F) => fx.share.changes({ pollMs: -1 })),
+        bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.changes()),
+      ],
       'ShareLite#lock': lockCases('lock'),
       'ShareLite#lockAsync': lockCases('lockAsync'),
       'ShareLite#unlock': [bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.unlock())],

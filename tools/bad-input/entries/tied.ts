@@ -88,6 +88,22 @@ export default definePackage<M, F>((m) => {
         bad('type', 'a namespace with a slash', 'opts.namespace', () => removeAll({ namespace: 'a/b' })),
         bad('type', 'a number for opts.swapfile', 'opts.swapfile', () => removeAll({ swapfile: 5 as never })),
       ],
+      ...Object.fromEntries(
+        (['waitForChange', 'waitForChangeAsync'] as const).map((method) => [
+          `Tied#${method}`,
+          [
+            bad('type', 'a string for serial', 'serial', (fx: F) => tied(fx.hash)[method]('1' as never)),
+            bad('range', 'serial -1', 'serial', (fx: F) => tied(fx.hash)[method](-1)),
+            bad('range', 'timeout -1', 'timeoutMs', (fx: F) => tied(fx.hash)[method](0, -1)),
+            bad('type', "timeout 'x'", 'timeoutMs', (fx: F) => tied(fx.hash)[method](0, 'x' as never)),
+          ],
+        ]),
+      ),
+      'Tied#changes': [
+        bad('type', 'a number for options', 'options', (fx: F) => tied(fx.hash).changes(5 as never)),
+        bad('range', 'since 1.5', 'options.since', (fx: F) => tied(fx.hash).changes({ since: 1.5 })),
+        bad('type', "since 'x'", 'options.since', (fx: F) => tied(fx.hash).changes({ since: 'x' as never })),
+      ],
       'Tied#readLock': locks('readLock'),
       'Tied#writeLock': locks('writeLock'),
       'Tied#readLockAsync': locks('readLockAsync'),
