@@ -2,17 +2,7 @@
 // and setValue() against store() of the same bytes. Every figure is a ratio measured in the same run.
 // Run: pnpm --filter @shm/core bench:raw   (--quick: fewer rounds; --no-pairs: skip the two-process table)
 import { Region, type Serializer, Store } from '@shm/core';
-import {
-  type Case,
-  fmt,
-  fmtRatio,
-  interleaved,
-  med,
-  ratioOf,
-  sizeLabel,
-  table,
-  verdict,
-} from './harness.js';
+import { type Case, fmt, fmtRatio, interleaved, med, ratioOf, sizeLabel, table, verdict } from './harness.js';
 import { naiveFetch, naiveStore } from './naive.js';
 import { pairRounds } from './pair.js';
 
@@ -22,7 +12,8 @@ const roundMs = quick ? 100 : 250;
 const sizes = [64, 4096, 65536, 1 << 20];
 const tag = `shm-bench-raw-${process.pid}`;
 // A sibling package (it depends on core, so core cannot depend on it): loaded by path, from source.
-const { msgpack } = (await import('../../serializer-msgpack/src/index.ts')) as { msgpack: Serializer };
+const msgpackPath = '../../serializer-msgpack/src/index.ts';
+const { msgpack } = (await import(msgpackPath)) as { msgpack: Serializer };
 
 const rows: string[][] = [];
 const verdicts: string[] = [];
@@ -65,7 +56,8 @@ for (const size of sizes) {
       fmt(med(setValue)),
       fmtRatio(sv),
     ]);
-    if (size <= 4096) verdicts.push(`store ${sizeLabel(size)}: ${st.median.toFixed(2)}x, ${verdict(st, 0.7)}`);
+    if (size <= 4096)
+      verdicts.push(`store ${sizeLabel(size)}: ${st.median.toFixed(2)}x, ${verdict(st, 0.7)}`);
     verdicts.push(`fetch ${sizeLabel(size)}: ${fe.median.toFixed(2)}x, ${verdict(fe, 1)}`);
   } finally {
     raw.destroy();

@@ -99,6 +99,7 @@ const needsFence = process.arch !== 'x64' && process.arch !== 'ia32';
  */
 const killAfterShmget = process.env.SHM_TEST_KILL_AFTER_SHMGET === '1';
 const fenceWord = new Int32Array(1);
+const NO_HEAD = new Uint8Array(0);
 
 /** Where a store lives and how it is created or opened: a `RegionOptions` address (`name`, `key`, `path`, `fd` or none) plus the store's own settings. */
 export interface StoreOptions extends Omit<RegionOptions, 'size' | 'populate'> {
@@ -325,6 +326,28 @@ export class Store {
     }
   }
 
+  /**
+   * Commits `head` followed by `body` as one value, as store() would their concatenation, without joining them
+   * first: what `Serializer.encodeView` gives (a tag and the caller's bytes, an encoder's reused buffer).
+   * @param head, body Uint8Arrays (or Buffers); TypeError for anything else, and the current value stays.
+   * @param serializer the serializer id recorded with the value (as for store()).
+   */
+  storeParts(head: Uint8Array, body: Uint8Array, serializer = 0): number {
+    if (!(head instanceof Uint8Array)) throw expected('a Uint8Array', 'head', head);
+    if (!(body instanceof Uint8Array)) throw expected('a Uint8Array', 'body', body);
+    if (serializer !== 0) checkSerializerId(serializer);
+    if (this.#closed) this.#check();
+    const len = head.byteLength + body.byteLength;
+    if (len > this.#maxValue) this.#checkSize(len);
+    if (this.#i32[H_STARVED >> 2] !== 0) this.#yieldToReaders();
+    this.lock.lock();
+    try {
+      return this.#commit(body, serializer, head);
+    } finally {
+      this.lock.unlock();
+    }
+  }
+
   /** store() whose wait for the lock does not block the event loop. */
   async storeAsync(bytes: Uint8Array | ArrayBufferView | ArrayBuffer, serializer = 0): Promise<number> {
     const b = checkBytes(bytes, 'bytes');
@@ -341,7 +364,17 @@ export class Store {
 
   /** Encodes and commits under a lock the caller already holds (exclusive). */
   setValueLocked(value: unknown): number {
-    return this.storeLocked(this.#serializer.encode(value), this.#sid);
+    const ser = this.#serializer;
+    if (ser.encodeView === undefined) return this.storeLocked(ser.encode(value), this.#sid);
+    const e = ser.encodeView(value);
+    this.#check();
+    if (!this.lock.holdsExclusive) {
+      throw new ShmError('ERR_SHM_WOULD_BLOCK', `${this.name}: setValueLocked needs the exclusive lock`, {
+        target: this.name,
+      });
+    }
+    this.#checkSize(e.head.byteLength + e.body.byteLength);
+    return this.#commit(e.body, this.#sid, e.head);
   }
 
   /** Commits under a lock the caller already holds (exclusive): for read-modify-write sequences. */
@@ -379,7 +412,8 @@ export class Store {
     }
   }
 
-  #commit(bytes: Uint8Array, serializer: number): number {
+  /** Writes `head` then `bytes` into the bank that is not current and publishes it (the caller holds the lock). */
+  #commit(bytes: Uint8Array, serializer: number, head: Uint8Array = NO_HEAD): number {
     const i32 = this.#i32;
     const u32 = this.#u32;
     // Plain loads of pub and of the bank's sequence: only a holder of the exclusive lock writes them, so under it
@@ -389,7 +423,8 @@ export class Store {
     const next = (p & 1) ^ 1;
     const d = BANK0 + next * BANK_BYTES;
     const w = d >> 2;
-    const len = bytes.byteLength;
+    const hl = head.byteLength;
+    const len = hl + bytes.byteLength;
     if (this.#sysv && (u32[(BANK0 + D_PEND_PID) >> 2]! | u32[(BANK0 + BANK_BYTES + D_PEND_PID) >> 2]!) !== 0)
       this.#recoverPending();
     if (this.#segs.size !== 0 && p !== this.#prunedAt) this.#pruneMappings(p);
@@ -401,10 +436,13 @@ export class Store {
     else i32[w + (D_SEQ >> 2)] = (seq | 1) + 2;
     let nsegs = 0;
     if (len <= this.#inline) {
-      this.#bytes.set(bytes, DATA_OFFSET + next * this.#inline);
+      const at = DATA_OFFSET + next * this.#inline;
+      if (hl === 1) this.#bytes[at] = head[0]!;
+      else if (hl !== 0) this.#bytes.set(head, at);
+      this.#bytes.set(bytes, at + hl);
       if (u32[w + (D_ALLOC >> 2)] !== 0) this.#trimSegments(d, 0);
     } else {
-      nsegs = this.#writeChain(d, bytes);
+      nsegs = this.#writeChain(d, head, bytes);
     }
     u32[w + (D_LEN_LO >> 2)] = len >>> 0;
     u32[w + (D_LEN_HI >> 2)] = len > 0xffffffff ? Math.floor(len / 2 ** 32) : 0;
@@ -425,13 +463,14 @@ export class Store {
     return serial;
   }
 
-  /** Writes `bytes` across chained segments of bank descriptor `d`, reusing, adding or dropping segments. */
-  #writeChain(d: number, bytes: Uint8Array): number {
+  /** Writes `head` then `bytes` across chained segments of descriptor `d`, reusing, adding or dropping segments. */
+  #writeChain(d: number, head: Uint8Array, bytes: Uint8Array): number {
     const dv = this.#dv;
     let alloc = Math.min(dv.getUint32(d + D_ALLOC, true), MAX_SEGS);
     let off = 0;
     let j = 0;
-    const len = bytes.byteLength;
+    const hl = head.byteLength;
+    const len = hl + bytes.byteLength;
     while (off < len) {
       if (j >= MAX_SEGS)
         throw new ShmError('ERR_SHM_TOO_LARGE', `${this.name}: value needs more than ${MAX_SEGS} segments`);
@@ -455,7 +494,18 @@ export class Store {
       }
       const room = seg.size - C_DATA;
       const n = Math.min(room, left);
-      seg.bytes.set(off === 0 && n === len ? bytes : bytes.subarray(off, off + n), C_DATA);
+      let at = C_DATA;
+      let from = off;
+      if (from < hl) {
+        // The head (a tag, a few bytes) goes first: into the first segment, which holds at least 64 KiB.
+        const h = Math.min(hl - from, n);
+        seg.bytes.set(h === hl ? head : head.subarray(from, from + h), at);
+        at += h;
+        from += h;
+      }
+      const m = off + n - from;
+      const b = from - hl;
+      if (m > 0) seg.bytes.set(b === 0 && m === bytes.byteLength ? bytes : bytes.subarray(b, b + m), at);
       off += n;
       j++;
     }
@@ -909,10 +959,16 @@ export class Store {
 
   // ------------------------------------------------------------------ values
 
-  /** Encodes `value` with the store's serializer and commits it. */
+  /**
+   * Encodes `value` with the store's serializer and commits it. A serializer with `encodeView` (raw, msgpack)
+   * encodes into memory it reuses, or not at all for bytes, and the commit copies that once.
+   */
   setValue(value: unknown): number {
-    const bytes = this.#serializer.encode(value);
-    return this.store(bytes, this.#sid);
+    const ser = this.#serializer;
+    if (ser.encodeView === undefined) return this.store(ser.encode(value), this.#sid);
+    const e = ser.encodeView(value);
+    // Nothing between here and the copy calls the serializer again: the views stay valid.
+    return this.storeParts(e.head, e.body, this.#sid);
   }
 
   /** setValue() whose wait for the lock does not block the event loop. */
