@@ -172,6 +172,8 @@ export class Store {
   #intoView: Uint8Array | undefined;
   /** `#intoBuf` as 32-bit words, when it is 4-byte aligned: small values are copied a word at a time. */
   #intoWords: Int32Array | undefined;
+  /** The view viewLocked() returned last: reused while the bank and the length repeat. */
+  #lockedView: Uint8Array | undefined;
   /** The inline banks start on 4-byte boundaries (a foreign head could say otherwise). */
   readonly #inlineAligned: boolean;
   /**
@@ -936,6 +938,48 @@ export class Store {
       (into.byteOffset & 3) === 0 && into.byteLength >= 4
         ? new Int32Array(into.buffer, into.byteOffset, into.byteLength >> 2)
         : undefined;
+  }
+
+  /**
+   * The current value as a view of the shared memory itself, without copying it, for a handle that holds its
+   * lock (shared or exclusive), so that no commit can change the bytes while it looks: a decoder can read the value
+   * where it lies. Valid until that lock is released; copy what you keep (decoders do). Undefined when the value
+   * lies in chained segments: fetch() it. `info`, if given, receives the serial and serializer id.
+   * @throws ShmError ERR_SHM_WOULD_BLOCK if this handle holds no lock; ERR_SHM_BAD_FORMAT if the current bank's
+   *   descriptor does not hold up (checked as fetch() checks it).
+   */
+  viewLocked(info?: FetchInfo): Uint8Array | undefined {
+    if (info !== undefined && (typeof info !== 'object' || info === null)) checkInfo(info);
+    if (this.#closed) this.#check();
+    const lock = this.lock;
+    if (!lock.holdsShared && !lock.holdsExclusive) {
+      throw new ShmError(
+        'ERR_SHM_WOULD_BLOCK',
+        `${this.name}: viewLocked needs this handle's lock (shared or exclusive)`,
+        {
+          target: this.name,
+        },
+      );
+    }
+    const u32 = this.#u32;
+    const p = Atomics.load(this.#i32, H_PUB >> 2);
+    const bank = p & 1;
+    const d = BANK0 + bank * BANK_BYTES;
+    const w = d >> 2;
+    const len = u32[w + (D_LEN_LO >> 2)]! + u32[w + (D_LEN_HI >> 2)]! * 2 ** 32;
+    const nsegs = u32[w + (D_NSEGS >> 2)]!;
+    const bad = this.#descError(d, bank, len, nsegs);
+    if (bad !== undefined) throw bad;
+    if (this.#segs.size !== 0 && p !== this.#prunedAt) this.#pruneMappings(p);
+    if (info) {
+      info.serial = p >>> 1;
+      info.serializerId = u32[w + (D_SERIALIZER >> 2)]!;
+    }
+    if (nsegs !== 0) return undefined;
+    const start = DATA_OFFSET + bank * this.#inline;
+    const v = this.#lockedView;
+    if (v !== undefined && v.byteOffset === start && v.byteLength === len) return v;
+    return (this.#lockedView = this.#bytes.subarray(start, start + len));
   }
 
   /** fetch() on a pool-friendly path: waits for the lock (if it has to) without blocking the event loop. */

@@ -87,7 +87,7 @@ describe('Store.setValue through encodeView', () => {
     const bytes = Buffer.from('bytes now');
     s.setValue(bytes);
     bytes.fill(0); // the caller's buffer changes after the commit: the stored value does not
-    expect(Buffer.from(s.getValue<Buffer>()).toString()).toBe('bytes now');
+    expect(Buffer.from(s.getValue<Buffer>()!).toString()).toBe('bytes now');
   });
 
   it('commits the same bytes as store(encode(v)), inline and across chained segments', () => {
@@ -102,7 +102,7 @@ describe('Store.setValue through encodeView', () => {
       const info: FetchInfo = { serial: 0, serializerId: 0 };
       expect(Buffer.from(s.fetch(undefined, info)).equals(Buffer.from(other.fetch()))).toBe(true);
       expect(info.serializerId).toBe(s.serializerId);
-      expect(Buffer.from(s.getValue<Buffer>()).equals(v)).toBe(true);
+      expect(Buffer.from(s.getValue<Buffer>()!).equals(v)).toBe(true);
     }
   });
 
@@ -170,8 +170,9 @@ describe('Readers against a writer in another process', () => {
       const info: FetchInfo = { serial: 0, serializerId: 0 };
       let last = 0;
       let changes = 0;
-      const until = Date.now() + 1500;
-      while (Date.now() < until) {
+      // Until the reader saw 300 commits, or 6 s on a loaded machine.
+      const until = Date.now() + 6000;
+      while (Date.now() < until && changes < 300) {
         for (let i = 0; i < 1000; i++) {
           const b = s.fetch(into, info);
           if (!intact(b)) throw new Error(`torn value of ${b.length} bytes at serial ${info.serial}`);
@@ -181,10 +182,36 @@ describe('Readers against a writer in another process', () => {
         }
       }
       // The writer really ran alongside: the reader saw many commits.
-      expect(changes).toBeGreaterThan(100);
+      expect(changes).toBeGreaterThan(20);
     } finally {
       p.kill('SIGKILL');
       await p.exited;
+    }
+  });
+});
+
+describe('Store.viewLocked', () => {
+  it('shows the current value in place under the lock, undefined when it is chained, and refuses without the lock', () => {
+    const s = make({ name: uniqueName(), inlineCapacity: 1024, maxSegmentSize: 64 * 1024 });
+    s.store(Buffer.from('in place'), 9);
+    expect(() => s.viewLocked()).toThrow(/needs this handle's lock/);
+    const info: FetchInfo = { serial: 0, serializerId: 0 };
+    s.lock.lockShared();
+    try {
+      const v = s.viewLocked(info)!;
+      expect(Buffer.from(v).toString()).toBe('in place');
+      expect(info).toEqual({ serial: s.serial, serializerId: 9 });
+      // It is the shared memory itself: the region holds the same bytes at the same place.
+      expect(v.buffer).toBe(s.region.buffer);
+    } finally {
+      s.lock.unlockShared();
+    }
+    s.store(Buffer.alloc(5000, 1));
+    s.lock.lock();
+    try {
+      expect(s.viewLocked()).toBeUndefined();
+    } finally {
+      s.lock.unlock();
     }
   });
 });

@@ -398,6 +398,11 @@ export default definePackage<Core, F>((m) => {
           fx.closed.storeParts(Buffer.from('x'), Buffer.from('y')),
         ),
       ],
+      'Store#viewLocked': [
+        bad('state', 'without holding the lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) => fx.store.viewLocked()),
+        bad('type', 'a number for info', 'info', (fx: F) => fx.store.viewLocked(5 as never)),
+        bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.viewLocked()),
+      ],
       'Store#setValueLocked': [
         bad('state', 'without holding the lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) =>
           fx.store.setValueLocked({ a: 1 }),
