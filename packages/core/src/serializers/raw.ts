@@ -87,16 +87,25 @@ export const raw: Serializer<RawValue> = {
   },
   decode(bytes: Uint8Array): RawValue {
     if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
-    if (bytes.byteLength === 0) throw badFormatError('raw', 'empty (a raw value has at least a 1-byte tag)');
-    const payload = view(bytes).subarray(1);
+    const n = bytes.byteLength;
+    if (n === 0) throw badFormatError('raw', 'empty (a raw value has at least a 1-byte tag)');
     switch (bytes[0]) {
-      case TAG_STRING:
+      case TAG_STRING: {
+        const payload = view(bytes).subarray(1);
         if (!isUtf8(payload)) throw badFormatError('raw', 'the string is not valid UTF-8');
         return payload.toString('utf8');
-      case TAG_UINT8ARRAY:
-        return new Uint8Array(payload);
-      case TAG_BUFFER:
-        return Buffer.from(payload);
+      }
+      case TAG_UINT8ARRAY: {
+        const out = new Uint8Array(n - 1);
+        if (n > 1) out.set(bytes.subarray(1));
+        return out;
+      }
+      case TAG_BUFFER: {
+        // allocUnsafe: small results come from Node's pool, as fetch()'s do; every byte is written below.
+        const out = Buffer.allocUnsafe(n - 1);
+        if (n > 1) out.set(bytes.subarray(1));
+        return out;
+      }
       default:
         throw badFormatError('raw', `unknown tag ${bytes[0]}`);
     }
