@@ -5,6 +5,7 @@ import {
   isExistsError,
   isNotFoundError,
   LockStatus,
+  type Serializer,
   ShmError,
   serializerId,
 } from '@shm/core';
@@ -416,7 +417,7 @@ export class VarNode {
         const env = this.#wSerial !== -1 && st.serial === this.#wSerial ? this.#wEnv! : this.#fresh();
         const { v, r, removed, added } = apply(env.v);
         const next: Envelope = { t: env.t, l: env.l, h: env.h, v };
-        const bytes = this.space.serializer.encode(next);
+        const bytes = encodeOnce(this.space.serializer, next);
         // Children rewritten in place commit first: a reader woken by this variable's serial sees them all new.
         prep.commitClaims();
         const serial = st.storeLocked(bytes, this.#sid);
@@ -656,6 +657,18 @@ export class VarNode {
       },
     };
   }
+}
+
+/**
+ * `env` encoded for a commit that copies it before the serializer runs again: through encodeView (msgpack packs
+ * into its own buffer, rewound after each call, instead of a fresh one per large value) when the encoding comes
+ * in one piece, else encode(). What runs between this and the commit (the claimed children's commits) uses bytes
+ * encoded beforehand, never the serializer.
+ */
+function encodeOnce(serializer: Serializer, env: Envelope): Uint8Array {
+  if (serializer.encodeView === undefined) return serializer.encode(env);
+  const e = serializer.encodeView(env);
+  return e.head.byteLength === 0 ? e.body : Buffer.concat([e.head, e.body]);
 }
 
 /** The store holds a removed variable's mark (decoding errors are left for #adopt to report). */

@@ -8,19 +8,24 @@ export interface Case {
 /**
  * Ops/s of each case, measured in turns: every round runs each case for `sliceMs` at a time, the cases taking
  * turns (the first one rotating), until each had `roundMs`. On this shared machine the load changes by a factor
- * of two within seconds, and a slow phase then slows every case alike. Returns, per case, its ops/s in each
+ * of two within seconds, and a slow phase then slows every case alike. Each case first runs for `warmMs`. Returns, per case, its ops/s in each
  * round (`rates[case][round]`).
  */
 export function interleaved(
   cases: Case[],
-  opts: { rounds?: number; roundMs?: number; sliceMs?: number } = {},
+  opts: { rounds?: number; roundMs?: number; sliceMs?: number; warmMs?: number } = {},
 ): number[][] {
   const rounds = opts.rounds ?? 5;
   const roundMs = opts.roundMs ?? 200;
   const sliceMs = opts.sliceMs ?? 2;
-  for (const c of cases) {
-    const end = performance.now() + Math.min(50, roundMs / 4);
-    while (performance.now() < end) for (let i = 0; i < 16; i++) c.fn(); // warm up
+  // Long enough for the optimizing compiler, whose background thread a loaded machine starves: the first few
+  // thousand calls of a large code path can run 50x slower than the rest.
+  const warmMs = opts.warmMs ?? 400;
+  for (let w = 0; w < 2; w++) {
+    for (const c of cases) {
+      const end = performance.now() + warmMs / 2;
+      while (performance.now() < end) for (let i = 0; i < 16; i++) c.fn();
+    }
   }
   const rates = cases.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
