@@ -35,3 +35,14 @@ export function table(title: string, head: string[], rows: (string | number)[][]
     if (k === 0) console.log(`  ${w.map((x) => '-'.repeat(x)).join('  ')}`);
   }
 }
+
+// The same-run comparison helpers live in @shm/test-utils (the flavour packages' benches use them too).
+export {
+  type Case,
+  fmtRatio,
+  interleaved,
+  med,
+  ratioOf,
+  sizeLabel,
+  verdict,
+} from '@shm/test-utils/bench';

@@ -1,10 +1,8 @@
 // @shm/core benchmarks: every figure is a ratio against a baseline measured in the same run.
 // Run: pnpm --filter @shm/core bench   (never part of `test`)
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { getSerializer, LOCK_BYTES, Region, RwLock, Store } from '@shm/core';
-import { fmt, median, opsPerSec, table } from './harness.js';
-import { naiveStore } from './naive.js';
+import { fmt, fmtRatio, med, median, opsPerSec, ratioOf, sizeLabel, table } from './harness.js';
+import { pairRounds } from './pair.js';
 
 const quick = process.argv.includes('--quick');
 const ms = quick ? 100 : 300;
@@ -63,43 +61,7 @@ if (!only) {
   r.destroy();
 }
 
-// 2. Two processes: this one stores, a peer fetches, at each size; the same against the naive spin-lock region.
-const peer = fileURLToPath(new URL('./pair-peer.ts', import.meta.url));
-async function pair(kind: 'store' | 'naive', size: number): Promise<{ stores: number; fetches: number }> {
-  const name = `${tag}-${kind}-${size}`;
-  const value = new Uint8Array(size).fill(7);
-  let doStore: () => void;
-  let cleanup: () => void;
-  if (kind === 'store') {
-    const s = Store.create({ name, register: false, inlineCapacity: 64 * 1024 });
-    s.store(value);
-    doStore = () => s.store(value);
-    cleanup = () => s.destroy();
-  } else {
-    const r = Region.create({ name, size: size + 4096, register: false });
-    naiveStore(r, value);
-    doStore = () => naiveStore(r, value);
-    cleanup = () => r.destroy();
-  }
-  const child = fork(peer, [kind, name, String(size)], {
-    execArgv: ['--conditions=@shm/source', '--import', 'tsx'],
-  });
-  await new Promise((res) => child.once('message', res));
-  const dur = quick ? 300 : 600;
-  let stores = 0;
-  const start = performance.now();
-  while (performance.now() - start < dur) {
-    for (let i = 0; i < 10; i++) doStore();
-    stores += 10;
-    if (stores % 1000 === 0) await new Promise((r) => setImmediate(r));
-  }
-  const elapsed = performance.now() - start;
-  child.send('stop');
-  const { fetches } = await new Promise<{ fetches: number }>((res) => child.once('message', res as never));
-  cleanup();
-  return { stores: (stores * 1000) / elapsed, fetches: (fetches * 1000) / elapsed };
-}
-
+// 2. Two processes: this one stores, a peer fetches, at each size; the same against the raw spin-lock region.
 const sizesArg = process.argv.find((a) => a.startsWith('--sizes='));
 const sizes = sizesArg
   ? sizesArg.slice(8).split(',').map(Number)
@@ -110,38 +72,22 @@ const sizes = sizesArg
 const rows: (string | number)[][] = [];
 const runsArg = process.argv.find((a) => a.startsWith('--runs='));
 const runs = runsArg ? Number(runsArg.slice(7)) : quick ? 1 : 5;
-/**
- * `runs` rounds of both contenders back to back, the order swapped each round; the ratio is taken per round (the
- * host's load drifts between rounds far more than within one) and its median reported with its range.
- */
 async function medianPair(size: number) {
-  const b: { stores: number; fetches: number }[] = [];
-  const o: { stores: number; fetches: number }[] = [];
-  for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      b.push(await pair('naive', size));
-      o.push(await pair('store', size));
-    } else {
-      o.push(await pair('store', size));
-      b.push(await pair('naive', size));
-    }
-  }
-  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const { base: b, ours: o } = await pairRounds(size, runs, quick ? 300 : 600);
   const ratio = (k: 'stores' | 'fetches') => {
-    const r = o.map((x, i) => x[k] / b[i]![k]);
-    const range = runs > 1 ? ` (${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)})` : '';
-    return `${med(r).toFixed(2)}x${range}`;
+    const r = ratioOf(o[k], b[k]);
+    return runs > 1 ? fmtRatio(r) : `${r.median.toFixed(2)}x`;
   };
   return {
-    base: { stores: med(b.map((x) => x.stores)), fetches: med(b.map((x) => x.fetches)) },
-    ours: { stores: med(o.map((x) => x.stores)), fetches: med(o.map((x) => x.fetches)) },
+    base: { stores: med(b.stores), fetches: med(b.fetches) },
+    ours: { stores: med(o.stores), fetches: med(o.fetches) },
     storeRatio: ratio('stores'),
     fetchRatio: ratio('fetches'),
   };
 }
 for (const size of sizes) {
   const { base, ours, storeRatio, fetchRatio } = await medianPair(size);
-  const label = size >= 1 << 20 ? `${size >> 20} MB` : size >= 1024 ? `${size >> 10} KB` : `${size} B`;
+  const label = sizeLabel(size);
   rows.push([
     label,
     fmt(base.stores),

@@ -14,7 +14,7 @@ export { type Backend, Region, type RegionOptions } from './region.js';
 export type { ListedEntry, RegistryEntry } from './registry.js';
 export * as registry from './registry-api.js';
 export { LOCK_BYTES, type LockOptions, LockStatus, RwLock } from './rw-lock.js';
-export type { Serializer } from './serializer.js';
+export type { EncodedView, Serializer } from './serializer.js';
 export * from './serializers/index.js';
 export { type FetchInfo, STORE_HEADER_BYTES, Store, type StoreOptions } from './store.js';
 export {

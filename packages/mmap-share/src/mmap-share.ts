@@ -71,6 +71,7 @@ interface Adopt {
  * re-entrant construction could trip over.)
  */
 const adoptions = new WeakMap<object, Adopt>();
+const NO_HEAD = new Uint8Array(0);
 const inheritedShares = new Map<string, MmapShare>();
 let clusterBase: { produced: unknown[]; base: unknown[] } | undefined;
 
@@ -237,17 +238,27 @@ export class MmapShare {
    *   ERR_SHM_UNSERIALIZABLE if the serializer cannot carry it. The previous value is kept on every error.
    */
   set(...args: [value: unknown]): void {
-    const bytes = this.#encode(args);
-    this.#store.store(bytes, this.#sid);
+    this.#checkArgs(args);
+    const ser = this.#serializer;
+    if (ser.encodeView === undefined) {
+      this.#store.store(this.#checkEncoded(ser.encode(args[0]), NO_HEAD), this.#sid);
+      return;
+    }
+    // The serializer's reused buffer (or, with 'raw', a tag and the caller's own bytes), copied once by the
+    // commit: nothing calls the serializer between here and there.
+    const e = ser.encodeView(args[0]);
+    this.#store.storeParts(e.head, this.#checkEncoded(e.body, e.head), this.#sid);
   }
 
   /** set() whose wait for the lock does not block the event loop. */
   async setAsync(...args: [value: unknown]): Promise<void> {
-    const bytes = this.#encode(args);
+    this.#checkArgs(args);
+    // encode(), not encodeView(): the wait for the lock lets other code use the serializer meanwhile.
+    const bytes = this.#checkEncoded(this.#serializer.encode(args[0]), NO_HEAD);
     await this.#store.storeAsync(bytes, this.#sid);
   }
 
-  #encode(args: unknown[]): Uint8Array {
+  #checkArgs(args: unknown[]): void {
     this.#checkOpen();
     if (args.length > 1) {
       throw new TypeError(
@@ -258,16 +269,20 @@ export class MmapShare {
     if (value === undefined) {
       throw expected('a value other than undefined (store null to clear it)', 'value', value);
     }
-    const bytes = this.#serializer.encode(value);
-    if (bytes.byteLength > this.#size) {
+  }
+
+  /** `body` if `head` + `body` (an encoding) fits the share, else ERR_SHM_TOO_LARGE. */
+  #checkEncoded(body: Uint8Array, head: Uint8Array): Uint8Array {
+    const n = head.byteLength + body.byteLength;
+    if (n > this.#size) {
       throw new ShmError(
         'ERR_SHM_TOO_LARGE',
-        `The value encodes to ${bytes.byteLength} bytes with serializer '${this.#serializer.name}', more than the ` +
+        `The value encodes to ${n} bytes with serializer '${this.#serializer.name}', more than the ` +
           `${this.#size} bytes this share holds (new MmapShare(${this.#size})); the previous value is kept`,
         { target: this.#store.name },
       );
     }
-    return bytes;
+    return body;
   }
 
   /**
@@ -279,13 +294,11 @@ export class MmapShare {
     this.#checkOpen();
     const lock = this.#store.lock;
     const status = lock.lockShared();
-    let bytes: Uint8Array;
     try {
-      bytes = this.#read();
+      return this.#decode<T>(this.#read());
     } finally {
       if (status !== LockStatus.WouldBlock) lock.unlockShared();
     }
-    return this.#decode<T>(bytes);
   }
 
   /** get() whose wait for the lock does not block the event loop. */
@@ -293,30 +306,48 @@ export class MmapShare {
     this.#checkOpen();
     const lock = this.#store.lock;
     await lock.lockSharedAsync();
-    let bytes: Uint8Array;
     try {
-      bytes = this.#read();
+      return this.#decode<T>(this.#read());
     } finally {
       lock.unlockShared();
     }
-    return this.#decode<T>(bytes);
   }
 
-  /** Copies the current value into the scratch buffer (under the shared lock: no commit can interleave). */
+  /**
+   * The current value's bytes, read under the shared lock, where no commit can interleave: a view of the shared
+   * memory itself (the decoder, which runs under the lock too, copies what it keeps), so nothing is copied twice.
+   */
   #read(): Uint8Array {
+    let view: Uint8Array | undefined;
+    try {
+      view = this.#store.viewLocked(this.#info);
+    } catch (e) {
+      // A length past the size is the corruption this share can name best (with its own size).
+      const len = this.#store.length;
+      if (ShmError.isInstance(e) && e.code === 'ERR_SHM_BAD_FORMAT' && len > this.#size)
+        throw this.#corrupt(len);
+      throw e;
+    }
+    if (view !== undefined) {
+      if (view.byteLength > this.#size) throw this.#corrupt(view.byteLength);
+      return view;
+    }
+    // An anonymous store never chains; a foreign one that does is read the long way.
     const len = this.#store.length;
     // No commit can interleave (we hold the shared lock) and set() never stores more than `size` bytes: a longer
     // value is corrupt memory, and must not size the buffer.
-    if (len > this.#size) {
-      throw new ShmError(
-        'ERR_SHM_BAD_FORMAT',
-        `The share's memory is corrupt: its value claims ${len} bytes, but it holds at most ${this.#size} (new MmapShare(${this.#size}))`,
-        { target: this.#store.name },
-      );
-    }
+    if (len > this.#size) throw this.#corrupt(len);
     if (this.#scratch.byteLength < len)
       this.#scratch = new Uint8Array(Math.max(len, this.#scratch.byteLength * 2));
     return this.#store.fetch(this.#scratch, this.#info);
+  }
+
+  #corrupt(len: number): ShmError {
+    return new ShmError(
+      'ERR_SHM_BAD_FORMAT',
+      `The share's memory is corrupt: its value claims ${len} bytes, but it holds at most ${this.#size} (new MmapShare(${this.#size}))`,
+      { target: this.#store.name },
+    );
   }
 
   #decode<T>(bytes: Uint8Array): T | undefined {
@@ -325,7 +356,7 @@ export class MmapShare {
     if (info.serializerId !== this.#sid) {
       throw serializerMismatchError(this.#sid, info.serializerId, { target: this.#store.name });
     }
-    // Decoders copy what they keep (the Serializer contract), so the scratch buffer can be reused.
+    // Decoders copy what they keep (the Serializer contract): the bytes may be shared memory or the scratch buffer.
     return this.#serializer.decode(bytes) as T;
   }
 

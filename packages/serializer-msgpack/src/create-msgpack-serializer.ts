@@ -1,13 +1,14 @@
 import {
   badFormatError,
   describeType,
+  type EncodedView,
   expected,
   messageOf,
   protoKeyError,
   type Serializer,
   unserializableError,
 } from '@shm/core';
-import { C1, type Options, Packr } from 'msgpackr';
+import { C1, type Options, Packr, RESET_BUFFER_MODE } from 'msgpackr';
 
 /**
  * Options that make a message depend on state outside its bytes (structure tables kept per Packr instance or
@@ -89,21 +90,33 @@ export function createMsgpackSerializer(options: MsgpackSerializerOptions = {}):
 
   const mapsAsObjects = (packr as { mapsAsObjects?: boolean }).mapsAsObjects === true;
 
+  /** `mode` 0: a buffer of its own; RESET_BUFFER_MODE: a view of packr's buffer, which the next pack overwrites. */
+  const pack = (value: unknown, mode: number): Uint8Array => {
+    const t = typeof value;
+    if (t === 'function' || t === 'symbol') throw unserializableError(name, value);
+    let bytes: Uint8Array;
+    try {
+      bytes = packr.pack(value, mode);
+    } catch (e) {
+      throw unserializableError(name, value, encodeFailure(value, e, structuredClone), e);
+    }
+    // msgpackr decodes an object's "__proto__" key as "__proto_", and a Map's too when it makes Maps objects.
+    const renamed = protoKeyError(name, value, bytes, mapsAsObjects);
+    if (renamed) throw renamed;
+    return bytes;
+  };
+  const view: EncodedView = { head: new Uint8Array(0), body: new Uint8Array(0) };
+
   const serializer: Serializer = {
     name,
     encode(value: unknown): Uint8Array {
-      const t = typeof value;
-      if (t === 'function' || t === 'symbol') throw unserializableError(name, value);
-      let bytes: Uint8Array;
-      try {
-        bytes = packr.pack(value);
-      } catch (e) {
-        throw unserializableError(name, value, encodeFailure(value, e, structuredClone), e);
-      }
-      // msgpackr decodes an object's "__proto__" key as "__proto_", and a Map's too when it makes Maps objects.
-      const renamed = protoKeyError(name, value, bytes, mapsAsObjects);
-      if (renamed) throw renamed;
-      return bytes;
+      return pack(value, 0);
+    },
+    // Packs into packr's own buffer, rewound after each call, so that large values stop costing a fresh buffer
+    // (and its page faults) per call: the bytes are overwritten by the next pack.
+    encodeView(value: unknown): EncodedView {
+      view.body = pack(value, RESET_BUFFER_MODE);
+      return view;
     },
     decode(bytes: Uint8Array): unknown {
       if (!(bytes instanceof Uint8Array))

@@ -5,6 +5,7 @@ import {
   isExistsError,
   isNotFoundError,
   LockStatus,
+  type Serializer,
   ShmError,
   serializerId,
 } from '@shm/core';
@@ -72,6 +73,13 @@ export class VarNode {
   #sid: number;
   #serial = -1;
   #env: Envelope | undefined;
+  /**
+   * A scalar's envelope as this process last committed it when that value could not be cached for readers (bytes,
+   * a Date...: see Prep.exact), with `v` left out: what the next write() needs (`t`, `l`, `h`, and that `v` held no
+   * reference) without fetching and decoding the value it replaces. Good while the serial is still `#wSerial`.
+   */
+  #wEnv: Envelope | undefined;
+  #wSerial = -1;
   #object: object | undefined;
   /** tie() calls in this process not yet untied (0 for a node only reached through a parent). */
   ties = 0;
@@ -404,19 +412,26 @@ export class VarNode {
     try {
       this.#lock();
       try {
-        const env = this.#fresh();
+        const st = this.store;
+        // A scalar's write replaces its whole value: the one it replaces matters only if it was a reference.
+        const env = this.#wSerial !== -1 && st.serial === this.#wSerial ? this.#wEnv! : this.#fresh();
         const { v, r, removed, added } = apply(env.v);
         const next: Envelope = { t: env.t, l: env.l, h: env.h, v };
-        const bytes = this.space.serializer.encode(next);
+        const bytes = encodeOnce(this.space.serializer, next);
         // Children rewritten in place commit first: a reader woken by this variable's serial sees them all new.
         prep.commitClaims();
-        const serial = this.store.storeLocked(bytes, this.#sid);
+        const serial = st.storeLocked(bytes, this.#sid);
         committed = true;
         this.stats.commits++;
+        this.#wSerial = -1;
         if (prep.exact) {
           // Our own value is the decoded value: no decode on the next read.
           this.#env = next;
           this.#serial = serial;
+        } else if (this.kind === 'scalar' && !(typeof v === 'object' && v !== null && isRef(v))) {
+          // Not for readers (the caller's object is not what a decode gives), but enough for the next write.
+          this.#wEnv = { t: next.t, l: next.l, h: next.h, v: undefined };
+          this.#wSerial = serial;
         }
         // Only what changed can change reference counts: a write that says what it removed and added is O(1).
         before = removed ? refCountsOf(removed) : refCounts(env.t, env.v);
@@ -642,6 +657,18 @@ export class VarNode {
       },
     };
   }
+}
+
+/**
+ * `env` encoded for a commit that copies it before the serializer runs again: through encodeView (msgpack packs
+ * into its own buffer, rewound after each call, instead of a fresh one per large value) when the encoding comes
+ * in one piece, else encode(). What runs between this and the commit (the claimed children's commits) uses bytes
+ * encoded beforehand, never the serializer.
+ */
+function encodeOnce(serializer: Serializer, env: Envelope): Uint8Array {
+  if (serializer.encodeView === undefined) return serializer.encode(env);
+  const e = serializer.encodeView(env);
+  return e.head.byteLength === 0 ? e.body : Buffer.concat([e.head, e.body]);
 }
 
 /** The store holds a removed variable's mark (decoding errors are left for #adopt to report). */

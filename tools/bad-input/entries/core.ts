@@ -423,6 +423,29 @@ export default definePackage<Core, F>((m) => {
         bad('type', 'a string', 'bytes', (fx: F) => fx.store.storeLocked('x' as never)),
         bad('range', 'serializer -1', 'serializer', (fx: F) => fx.store.storeLocked(Buffer.from('x'), -1)),
       ],
+      'Store#storeParts': [
+        bad('type', 'a string for head', 'head', (fx: F) =>
+          fx.store.storeParts('x' as never, Buffer.from('x')),
+        ),
+        bad('type', 'an array for body', 'body', (fx: F) =>
+          fx.store.storeParts(Buffer.from('x'), [1] as never),
+        ),
+        bad('type', 'null for body', 'body', (fx: F) => fx.store.storeParts(Buffer.from('x'), null as never)),
+        bad('range', 'serializer id -1', 'serializer', (fx: F) =>
+          fx.store.storeParts(Buffer.from('x'), Buffer.from('y'), -1),
+        ),
+        bad('range', 'head and body more than the store holds', 'ERR_SHM_TOO_LARGE', (fx: F) =>
+          fx.small.storeParts(Buffer.alloc(33), Buffer.alloc(32)),
+        ),
+        bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) =>
+          fx.closed.storeParts(Buffer.from('x'), Buffer.from('y')),
+        ),
+      ],
+      'Store#viewLocked': [
+        bad('state', 'without holding the lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) => fx.store.viewLocked()),
+        bad('type', 'a number for info', 'info', (fx: F) => fx.store.viewLocked(5 as never)),
+        bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.viewLocked()),
+      ],
       'Store#setValueLocked': [
         bad('state', 'without holding the lock', 'ERR_SHM_NOT_HELD', (fx: F) =>
           fx.store.setValueLocked({ a: 1 }),
@@ -501,6 +524,13 @@ export default definePackage<Core, F>((m) => {
           ],
         ]),
       ),
+      'raw.encodeView': [
+        bad('type', 'a function', 'ERR_SHM_UNSERIALIZABLE', () => raw.encodeView!((() => 1) as never)),
+        bad('type', 'a number', 'ERR_SHM_UNSERIALIZABLE', () => raw.encodeView!(5 as never)),
+        bad('range', 'a string with a lone surrogate', 'ERR_SHM_UNSERIALIZABLE', () =>
+          raw.encodeView!('\ud800'),
+        ),
+      ],
       isExistsError: { accepts: 'a predicate on any thrown value' },
       isNotFoundError: { accepts: 'a predicate on any thrown value' },
       serializerName: { accepts: 'a lookup: any id that is not known gives undefined' },

@@ -15,6 +15,13 @@ export default definePackage<M, Record<string, never>>((m) => ({
         m.msgpack.encode(JSON.parse('{"__proto__": 1}')),
       ),
     ],
+    'msgpack.encodeView': [
+      bad('type', 'a function', 'ERR_SHM_UNSERIALIZABLE', () => m.msgpack.encodeView!(() => 1)),
+      bad('type', 'a symbol', 'ERR_SHM_UNSERIALIZABLE', () => m.msgpack.encodeView!(Symbol('s'))),
+      bad('range', 'an own __proto__ key (its decoder would rename it)', 'ERR_SHM_UNSERIALIZABLE', () =>
+        m.msgpack.encodeView!(JSON.parse('{"__proto__": 1}')),
+      ),
+    ],
     'msgpack.decode': [
       bad('type', 'a string', 'bytes', () => m.msgpack.decode('x' as never)),
       bad('type', 'null (was "Cannot read properties of null")', 'bytes', () =>

@@ -66,6 +66,9 @@ export function protoKeyError(
   mapKeys = false,
 ): ShmError | undefined {
   if (!(bytes instanceof Uint8Array)) throw notBytes(bytes);
+  // Only an object can own the key: bytes, strings and numbers skip the search of their encoding (for a 1 MB
+  // Buffer that search cost as much as the store).
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return undefined;
   if (!hasProtoText(bytes)) return undefined;
   const at = findProtoKey(value, 'value', mapKeys, new Set());
   if (at === undefined) return undefined;
