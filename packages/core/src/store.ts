@@ -455,7 +455,7 @@ export class Store {
     const e = ser.encodeView(value);
     this.#check();
     if (!this.lock.holdsExclusive) {
-      throw new ShmError('ERR_SHM_WOULD_BLOCK', `${this.name}: setValueLocked needs the exclusive lock`, {
+      throw new ShmError('ERR_SHM_NOT_HELD', `${this.name}: setValueLocked needs the exclusive lock`, {
         target: this.name,
       });
     }
@@ -1035,7 +1035,7 @@ export class Store {
    * lock (shared or exclusive), so that no commit can change the bytes while it looks: a decoder can read the value
    * where it lies. Valid until that lock is released; copy what you keep (decoders do). Undefined when the value
    * lies in chained segments: fetch() it. `info`, if given, receives the serial and serializer id.
-   * @throws ShmError ERR_SHM_WOULD_BLOCK if this handle holds no lock; ERR_SHM_BAD_FORMAT if the current bank's
+   * @throws ShmError ERR_SHM_NOT_HELD if this handle holds no lock; ERR_SHM_BAD_FORMAT if the current bank's
    *   descriptor does not hold up (checked as fetch() checks it).
    */
   viewLocked(info?: FetchInfo): Uint8Array | undefined {
@@ -1044,7 +1044,7 @@ export class Store {
     const lock = this.lock;
     if (!lock.holdsShared && !lock.holdsExclusive) {
       throw new ShmError(
-        'ERR_SHM_WOULD_BLOCK',
+        'ERR_SHM_NOT_HELD',
         `${this.name}: viewLocked needs this handle's lock (shared or exclusive)`,
         {
           target: this.name,

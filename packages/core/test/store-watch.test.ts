@@ -15,14 +15,17 @@ afterEach(async () => {
   peers = [];
   await Promise.all(workers.map((w) => w.terminate()));
   workers = [];
+  const failed: unknown[] = [];
   for (const c of cleanups.reverse()) {
     try {
       c();
-    } catch {
-      /* best effort */
+    } catch (e) {
+      failed.push(e);
     }
   }
   cleanups = [];
+  // A clean-up that fails leaves an object behind: say which, rather than leave it to the leak check.
+  if (failed.length) throw new AggregateError(failed, 'clean-up failed');
 });
 
 function make(opts: StoreOptions = { name: uniqueName(), inlineCapacity: 8192 }): {
@@ -31,10 +34,13 @@ function make(opts: StoreOptions = { name: uniqueName(), inlineCapacity: 8192 })
 } {
   const store = Store.create({ ...opts, register: false, pollMs: 5 });
   cleanups.push(() => {
+    // The creating handle removes it unless a test closed that handle; not found: the test destroyed it.
     try {
-      Store.open({ ...opts, register: false }).destroy();
-    } catch {
-      /* destroyed by the test */
+      if (!store.closed) store.destroy();
+      else Store.open({ ...opts, register: false }).destroy();
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== 'ERR_SHM_NOT_FOUND' && code !== 'ENOENT' && !/destroyed/.test(String(e))) throw e;
     }
     store.close();
   });

@@ -442,7 +442,7 @@ export default definePackage<Core, F>((m) => {
         ),
       ],
       'Store#viewLocked': [
-        bad('state', 'without holding the lock', 'ERR_SHM_WOULD_BLOCK', (fx: F) => fx.store.viewLocked()),
+        bad('state', 'without holding the lock', 'ERR_SHM_NOT_HELD', (fx: F) => fx.store.viewLocked()),
         bad('type', 'a number for info', 'info', (fx: F) => fx.store.viewLocked(5 as never)),
         bad('closed', 'a closed handle', 'ERR_SHM_CLOSED', (fx: F) => fx.closed.viewLocked()),
       ],
