@@ -237,35 +237,37 @@ export class MmapShare {
    *   ShmError ERR_SHM_TOO_LARGE if the encoding is larger than `size` (the message gives both sizes);
    *   ERR_SHM_UNSERIALIZABLE if the serializer cannot carry it. The previous value is kept on every error.
    */
-  set(...args: [value: unknown]): void {
-    this.#checkArgs(args);
+  set(value: unknown): void {
+    // arguments.length, not a rest parameter: no array per call on the hot path.
+    // biome-ignore lint/complexity/noArguments: the count of arguments is what is checked
+    this.#checkArgs(arguments.length, value);
     const ser = this.#serializer;
     if (ser.encodeView === undefined) {
-      this.#store.store(this.#checkEncoded(ser.encode(args[0]), NO_HEAD), this.#sid);
+      this.#store.store(this.#checkEncoded(ser.encode(value), NO_HEAD), this.#sid);
       return;
     }
     // The serializer's reused buffer (or, with 'raw', a tag and the caller's own bytes), copied once by the
     // commit: nothing calls the serializer between here and there.
-    const e = ser.encodeView(args[0]);
+    const e = ser.encodeView(value);
     this.#store.storeParts(e.head, this.#checkEncoded(e.body, e.head), this.#sid);
   }
 
   /** set() whose wait for the lock does not block the event loop. */
-  async setAsync(...args: [value: unknown]): Promise<void> {
-    this.#checkArgs(args);
+  async setAsync(value: unknown): Promise<void> {
+    // biome-ignore lint/complexity/noArguments: the count of arguments is what is checked
+    this.#checkArgs(arguments.length, value);
     // encode(), not encodeView(): the wait for the lock lets other code use the serializer meanwhile.
-    const bytes = this.#checkEncoded(this.#serializer.encode(args[0]), NO_HEAD);
+    const bytes = this.#checkEncoded(this.#serializer.encode(value), NO_HEAD);
     await this.#store.storeAsync(bytes, this.#sid);
   }
 
-  #checkArgs(args: unknown[]): void {
+  #checkArgs(count: number, value: unknown): void {
     this.#checkOpen();
-    if (args.length > 1) {
+    if (count > 1) {
       throw new TypeError(
-        `Expected exactly one value for set() but received ${args.length} arguments (store an array or object instead)`,
+        `Expected exactly one value for set() but received ${count} arguments (store an array or object instead)`,
       );
     }
-    const value = args[0];
     if (value === undefined) {
       throw expected('a value other than undefined (store null to clear it)', 'value', value);
     }
