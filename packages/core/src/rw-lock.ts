@@ -1,5 +1,5 @@
-import { expected, type OwnerIdentity, ownerIdentity, pidNamespace, ShmError } from '@shm/native';
-import { Region } from './region.js';
+import { expected, type OwnerIdentity, ShmError } from '@shm/native';
+import { platformOf, Region } from './region.js';
 import { checkLockOptions, timeoutArgError } from './validate-args.js';
 import { wordWait, wordWaitAsync, wordWake } from './word-wait.js';
 
@@ -41,8 +41,9 @@ export interface LockOptions {
   /** Spins before sleeping in the kernel (default 100). */
   spins?: number;
   /**
-   * Where owner ids and their liveness come from (default: `ownerIdentity()`, this platform's). Every handle of
-   * one lock must use the same kind of identity; tests pass one over a `MemoryProcessTable`.
+   * Where owner ids and their liveness come from (default: the identity of the region's platform, which on an
+   * operating system is `ownerIdentity()`). Every handle of one lock must use the same kind of identity; tests pass
+   * one over a `MemoryProcessTable`.
    */
   identity?: OwnerIdentity;
 }
@@ -84,7 +85,7 @@ export class RwLock {
     const b = checkOffset(region, offset);
     a.fill(0, b, b + LOCK_BYTES / 4);
     Atomics.store(a, b + SLOTS, SLOT_COUNT);
-    Atomics.store(a, b + PIDNS, pidNamespace() | 0);
+    Atomics.store(a, b + PIDNS, platformOf(region).pidNamespace() | 0);
     Atomics.store(a, b + MAGIC, LOCK_MAGIC);
   }
 
@@ -95,7 +96,8 @@ export class RwLock {
     this.#a = region.i32;
     this.#b = checkOffset(region, offset);
     this.name = opts.name ?? `lock@${region.id}+${offset}`;
-    this.#identity = opts.identity ?? ownerIdentity();
+    const platform = platformOf(region);
+    this.#identity = opts.identity ?? platform.identity;
     this.#tid = this.#identity.id();
     this.#pollMs = opts.pollMs ?? 10;
     this.#spins = opts.spins ?? SPIN_DEFAULT;
@@ -107,7 +109,7 @@ export class RwLock {
       });
     }
     // Thread ids of another pid namespace name other tasks: never judge liveness across namespaces.
-    this.#recover = (Atomics.load(a, b + PIDNS) | 0) === (pidNamespace() | 0);
+    this.#recover = (Atomics.load(a, b + PIDNS) | 0) === (platform.pidNamespace() | 0);
   }
 
   /** Whether this instance holds the lock exclusively. */
