@@ -58,10 +58,7 @@ interface Sleep {
 }
 /** A slow path of the lock: yields Sleeps, is resumed with whether each timed out, returns the acquire's status. */
 type Protocol = Generator<Sleep, LockStatus, boolean>;
-/** What the sync path spins on (#spinFor). */
-const ATTEMPT_W = 0;
-const ATTEMPT_SHARED = 1;
-const NO_READERS = 2;
+
 /** The shortest liveness poll of an async wait, in ms (see RwLock#asyncPoll). */
 const ASYNC_POLL_MS = 100;
 
@@ -90,6 +87,7 @@ export class RwLock {
   readonly #spins: number;
   readonly #recover: boolean;
   #slot = -1;
+  readonly #sleepReq: Sleep = { index: 0, value: 0, left: 0 };
   #exclusive = 0; // nesting depth held by this instance
   #shared = 0;
 
@@ -154,8 +152,8 @@ export class RwLock {
     }
     if (this.#shared > 0) throw this.#upgradeError();
     if (this.#slot < 0) this.#claimSlot();
-    if (Atomics.compareExchange(this.#a, this.#b + W, 0, this.#tid) === 0 || this.#spinFor(ATTEMPT_W)) {
-      if (this.#noReaders() || this.#spinFor(NO_READERS)) {
+    if (Atomics.compareExchange(this.#a, this.#b + W, 0, this.#tid) === 0 || this.#spinW()) {
+      if (this.#noReaders() || this.#spinDrain()) {
         this.#exclusive = 1;
         return LockStatus.Acquired;
       }
@@ -218,7 +216,7 @@ export class RwLock {
       }
       this.#leaveBit(word, bit);
     }
-    if (this.#spinFor(ATTEMPT_SHARED)) return LockStatus.Acquired;
+    if (this.#spinShared()) return LockStatus.Acquired;
     return this.#run(this.#sharedSteps(deadlineOf(timeoutMs)));
   }
 
@@ -305,7 +303,7 @@ export class RwLock {
   // Each slow path is a generator that does everything but sleep: it attempts the acquire, counts itself as a
   // waiter, re-checks, and yields one Sleep; the driver sleeps (blocking in #run, on the waiter thread in
   // #runAsync) and resumes it with whether the sleep timed out, which is when the protocol checks the holder's
-  // liveness. Before its first sleep the sync path first repeats the attempt `spins` times (#spinFor, outside any
+  // liveness. Before its first sleep the sync path first repeats the attempt `spins` times (#spinW and co., outside any
   // generator, so a wait that a spin ends costs no generator); the async path never spins: it would only burn
   // the event loop's thread.
 
@@ -347,16 +345,21 @@ export class RwLock {
     }
   }
 
-  /** The sync path's spin: up to `spins` tries of one attempt; true once it succeeded. */
-  #spinFor(what: typeof ATTEMPT_W | typeof ATTEMPT_SHARED | typeof NO_READERS): boolean {
-    for (let spin = 0; spin < this.#spins; spin++) {
-      if (
-        what === NO_READERS
-          ? this.#noReaders()
-          : (what === ATTEMPT_W ? this.#attemptW() : this.#attemptShared()) === 0
-      )
-        return true;
-    }
+  /** The sync path's spin on W: up to `spins` exclusive attempts; true once one took W. */
+  #spinW(): boolean {
+    for (let spin = 0; spin < this.#spins; spin++) if (this.#attemptW() === 0) return true;
+    return false;
+  }
+
+  /** The sync path's spin for a shared hold: up to `spins` shared attempts; true once one succeeded. */
+  #spinShared(): boolean {
+    for (let spin = 0; spin < this.#spins; spin++) if (this.#attemptShared() === 0) return true;
+    return false;
+  }
+
+  /** The sync path's spin on the readers, holding W: up to `spins` looks; true once none holds it. */
+  #spinDrain(): boolean {
+    for (let spin = 0; spin < this.#spins; spin++) if (this.#noReaders()) return true;
     return false;
   }
 
@@ -370,11 +373,21 @@ export class RwLock {
       if (w === 0) break;
       const left = remaining(deadline);
       if (left === 0) return LockStatus.WouldBlock;
-      const timedOut = yield* this.#sleep(b + W, W_WAITERS, w, left);
+      Atomics.add(a, b + W_WAITERS, 1);
+      let timedOut = false;
+      try {
+        if (Atomics.load(a, b + W) === w) timedOut = yield this.#sleepOn(b + W, w, left);
+      } finally {
+        this.#uncount(W_WAITERS);
+      }
       if (timedOut && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, this.#tid) === w) {
         died = true;
         break;
       }
+    }
+    if (this.#noReaders()) {
+      this.#exclusive = 1;
+      return died ? LockStatus.OwnerDied : LockStatus.Acquired;
     }
     return yield* this.#drainReaders(deadline, drainSpins, died);
   }
@@ -396,7 +409,7 @@ export class RwLock {
       let timedOut = false;
       try {
         const seq = Atomics.load(a, b + R_SEQ);
-        if (!this.#noReaders()) timedOut = yield { index: b + R_SEQ, value: seq, left };
+        if (!this.#noReaders()) timedOut = yield this.#sleepOn(b + R_SEQ, seq, left);
       } finally {
         this.#uncount(R_WAITERS);
       }
@@ -416,7 +429,13 @@ export class RwLock {
       if (w === 0) break;
       const left = remaining(deadline);
       if (left === 0) return LockStatus.WouldBlock;
-      const timedOut = yield* this.#sleep(b + W, W_WAITERS, w, left);
+      Atomics.add(a, b + W_WAITERS, 1);
+      let timedOut = false;
+      try {
+        if (Atomics.load(a, b + W) === w) timedOut = yield this.#sleepOn(b + W, w, left);
+      } finally {
+        this.#uncount(W_WAITERS);
+      }
       if (timedOut && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, 0) === w) {
         died = true;
         if (Atomics.load(a, b + W_WAITERS) > 0) this.#words.wake(this.#region, (b + W) * 4);
@@ -425,15 +444,17 @@ export class RwLock {
     return died ? LockStatus.OwnerDied : LockStatus.Acquired;
   }
 
-  /** One counted sleep while word `index` holds `value`; true if it timed out (time to check liveness). */
-  *#sleep(index: number, counter: number, value: number, left: number): Generator<Sleep, boolean, boolean> {
-    Atomics.add(this.#a, this.#b + counter, 1);
-    try {
-      if (Atomics.load(this.#a, index) !== value) return false;
-      return yield { index, value, left };
-    } finally {
-      this.#uncount(counter);
-    }
+  /**
+   * The Sleep a step yields: one object per lock, filled in place (a driver reads it before resuming the step).
+   * Every step counts itself in the word's waiter counter before its last check of the word, and uncounts in a
+   * finally, so a waker that changes the word after that check sees the count and wakes.
+   */
+  #sleepOn(index: number, value: number, left: number): Sleep {
+    const s = this.#sleepReq;
+    s.index = index;
+    s.value = value;
+    s.left = left;
+    return s;
   }
 
   /** Drops this waiter's count (not on a region closed meanwhile: its views are empty then). */
