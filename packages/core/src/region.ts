@@ -1,53 +1,18 @@
-import { unlinkSync } from 'node:fs';
 import {
   checkFd,
-  checkKey,
   checkMode,
   checkSize,
   closedError,
   closeFd,
-  expected,
-  fallocate,
-  features,
-  fstat,
-  ftruncate,
-  isMemfd,
-  mapFd,
-  memfdCreate,
   type NativeMapping,
-  openFile,
   ShmError,
-  ShmSystemError,
-  shmat,
-  shmget,
-  shmOpen,
-  shmRemove,
-  shmStat,
-  shmUnlink,
-  sysvFlags,
-  withTarget,
 } from '@shm/native';
-import { isExistsError } from './error-codes.js';
+import { currentPlatform } from './platform/choose-platform.js';
+import type { Backend, MadeMapping, Platform } from './platform/platform.js';
 import { forgetCreated, recordCreated } from './registry.js';
 import { checkRegionOptions, checkRemoveTarget } from './validate-args.js';
-import {
-  removeWin32File,
-  unsupportedBackend,
-  type Win32Made,
-  win32File,
-  win32Mapping,
-  win32ObjectName,
-} from './win32/region-win32.js';
-import { setEventBase } from './win32/word-events.js';
-import { releaseWordWaits } from './word-wait.js';
 
-/**
- * Where a region's memory comes from. 'win32' is a named pagefile-backed section (Windows only); on Windows an
- * anonymous region is one too, with an unguessable name.
- */
-export type Backend = 'memfd' | 'posix' | 'file' | 'sysv' | 'win32';
-
-const onWindows = process.platform === 'win32';
+export type { Backend } from './platform/platform.js';
 
 /** Where a region lives and how to create or open it (`Region.create`, `Region.open`, `Region.fromFd`; also the base of `StoreOptions`). */
 export interface RegionOptions {
@@ -93,7 +58,12 @@ export interface RegionOptions {
   keepFd?: boolean;
 }
 
-let anonCounter = 0;
+/**
+ * The platform a region was made with (its kind, word waits and owner identity): for word-wait.ts, rw-lock.ts
+ * and the registry, not public.
+ */
+// Set by Region's static block (it reads a private field); declared first so the block finds it initialized.
+export let platformOf: (region: Region) => Platform;
 
 /**
  * A mapped area from any backend. `bytes`/`i32` are views over the shared memory itself (no copy). After
@@ -120,30 +90,25 @@ export class Region {
   #bytes: Uint8Array;
   #i32: Int32Array;
   #closed = false;
+  readonly #platform: Platform;
 
-  private constructor(
-    init: {
-      backend: Backend;
-      id: string;
-      created: boolean;
-      name?: string | undefined;
-      key?: number | undefined;
-      shmid?: number;
-      fd?: number;
-    },
-    mapping: NativeMapping,
-  ) {
-    this.backend = init.backend;
-    this.id = init.id;
-    this.created = init.created;
-    this.name = init.name;
-    this.key = init.key;
-    this.shmid = init.shmid ?? -1;
-    this.fd = init.fd ?? -1;
-    this.#mapping = mapping;
-    this.size = mapping.size;
-    this.#bytes = new Uint8Array(mapping.buffer!);
-    this.#i32 = new Int32Array(mapping.buffer!, 0, Math.floor(mapping.size / 4));
+  static {
+    platformOf = (r) => r.#platform;
+  }
+
+  private constructor(made: MadeMapping, platform: Platform) {
+    this.backend = made.backend;
+    this.id = made.id;
+    this.created = made.created;
+    this.name = made.name;
+    this.key = made.key;
+    this.shmid = made.shmid ?? -1;
+    this.fd = made.fd ?? -1;
+    this.#mapping = made.mapping;
+    this.#platform = platform;
+    this.size = made.mapping.size;
+    this.#bytes = new Uint8Array(made.mapping.buffer!);
+    this.#i32 = new Int32Array(made.mapping.buffer!, 0, Math.floor(made.mapping.size / 4));
   }
 
   /** Creates the object (or opens it if it exists and `exclusive` is not set). */
@@ -165,246 +130,24 @@ export class Region {
     return Region.#make({ ...opts, fd, backend: opts.backend ?? 'memfd' });
   }
 
+  /** Looks the backend up in this thread's platform (platform/*.ts) and maps what its region kind makes. */
   static #make(o: RegionOptions): Region {
-    const backend = o.backend ?? inferBackend(o);
+    const p = currentPlatform();
+    const backend = o.backend ?? inferBackend(o, p);
     const mode = checkMode(o.mode ?? 0o600);
     if (o.size !== undefined) checkSize(o.size);
-    if (onWindows) return Region.#windows(o, backend);
-    switch (backend) {
-      case 'memfd':
-        return Region.#memfd(o);
-      case 'posix':
-        return Region.#posix(o, mode);
-      case 'file':
-        return Region.#file(o, mode);
-      case 'sysv':
-        return Region.#sysv(o, mode);
-      case 'win32':
-        throw new ShmError('ERR_SHM_NOT_SUPPORTED', `The 'win32' backend is available on Windows only`);
-      default:
-        throw new TypeError(
-          `Expected 'memfd', 'posix', 'file', 'sysv' or 'win32' for backend but received ${String(backend)}`,
-        );
-    }
-  }
-
-  /** Windows: named and anonymous pagefile sections, file-backed sections (win32/region-win32.ts). */
-  static #windows(o: RegionOptions, backend: Backend): Region {
-    let made: Win32Made;
-    if (o.fd !== undefined) {
+    if (o.fd !== undefined && !p.mapsFds) {
       throw new ShmError(
         'ERR_SHM_NOT_SUPPORTED',
-        'Windows cannot hand a mapping over as a file descriptor: give the other process region.name and open it with Region.open({ name })',
+        `${p.label} cannot hand a mapping over as a file descriptor: give the other process region.name and open it with Region.open({ name })`,
       );
     }
-    if (backend === 'win32') made = win32Mapping(o, false);
-    else if (backend === 'memfd') made = win32Mapping(o, true);
-    else if (backend === 'file') made = win32File(o);
-    else if (backend === 'posix' || backend === 'sysv') throw unsupportedBackend(backend);
-    else
-      throw new TypeError(
-        `Expected 'win32', 'file' or 'memfd' (anonymous) for backend on Windows but received ${String(backend)}`,
-      );
-    const region = new Region(
-      { backend: made.backend, id: made.id, created: made.created, name: made.name },
-      made.mapping,
-    );
-    setEventBase(region, made.identity);
-    // Anonymous sections are not recorded: like a memfd, they cannot outlive their last user.
-    if (made.created && backend !== 'memfd' && o.register !== false) region.#record(o);
-    return region;
-  }
-
-  static #memfd(o: RegionOptions): Region {
-    if (o.fd !== undefined) {
-      if (!features().memfd && o.backend === 'memfd') {
-        // macOS: any fd (shm_open'ed and unlinked) is accepted.
-      } else if (features().memfd && !isMemfd(o.fd)) {
-        throw new ShmError('ERR_SHM_BAD_FORMAT', `fd ${o.fd} is not a memfd`, { target: `fd ${o.fd}` });
-      }
-      const st = fstat(o.fd);
-      if (o.size !== undefined && o.size > st.size) throw sizeMismatch(`fd ${o.fd}`, o.size, st.size);
-      const m = mapFd(o.fd, { readonly: !!o.readonly });
-      return new Region(
-        { backend: 'memfd', id: `memfd:fd${o.fd}`, created: false, fd: o.keepFd ? -1 : o.fd },
-        m,
-      );
-    }
-    if (!o.create)
-      throw new TypeError(
-        'Expected an fd to open an anonymous (memfd) region for options.fd but received undefined',
-      );
-    if (o.size === undefined)
-      throw new TypeError(
-        'Expected a size (bytes) to create a region for options.size but received undefined',
-      );
-    const label = `shm-anon-${process.pid}-${++anonCounter}`;
-    let fd: number;
-    if (features().memfd) {
-      fd = memfdCreate(label, o.size, { seal: o.seal ?? true });
-    } else {
-      // No memfd: an unlinked POSIX object behaves the same (anonymous, freed with its last mapping).
-      fd = shmOpen(label, { create: true, exclusive: true, mode: 0o600 });
-      shmUnlink(label);
-      ftruncate(fd, o.size);
-    }
-    try {
-      const m = mapFd(fd, { populate: !!o.populate });
-      return new Region({ backend: 'memfd', id: `memfd:${label}`, created: true, fd }, m);
-    } catch (e) {
-      closeFd(fd);
-      throw e;
-    }
-  }
-
-  static #openFd(
-    o: RegionOptions,
-    id: string,
-    open: (create: boolean, exclusive: boolean) => number,
-    unlink: () => void,
-  ): { fd: number; created: boolean; size: number } {
-    let fd = -1;
-    let created = false;
-    if (o.create) {
-      try {
-        fd = open(true, true);
-        created = true;
-      } catch (e) {
-        if (!(ShmSystemError.isInstance(e) && isExistsError(e)) || o.exclusive) throw e;
-      }
-    }
-    if (fd < 0) fd = open(false, false);
-    try {
-      if (created) {
-        if (o.size === undefined)
-          throw new TypeError(
-            'Expected a size (bytes) to create a region for options.size but received undefined',
-          );
-        try {
-          ftruncate(fd, o.size);
-          fallocate(fd, 0, o.size);
-        } catch (e) {
-          unlink();
-          // The native error names the fd; the caller knows the object by its name.
-          throw ShmSystemError.isInstance(e) ? withTarget(e, id) : e;
-        }
-        return { fd, created, size: o.size };
-      }
-      // A creator may be between open and ftruncate: give it a moment before calling the object empty.
-      let size = fstat(fd).size;
-      for (let i = 0; size === 0 && i < 200; i++) {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        size = fstat(fd).size;
-      }
-      if (size === 0) throw new ShmError('ERR_SHM_BAD_FORMAT', `${id} is empty (size 0)`, { target: id });
-      if (o.size !== undefined && o.size > size) throw sizeMismatch(id, o.size, size);
-      return { fd, created, size };
-    } catch (e) {
-      closeFd(fd);
-      throw e;
-    }
-  }
-
-  static #posix(o: RegionOptions, mode: number): Region {
-    if (!o.name)
-      throw new TypeError('Expected a name for a POSIX shm region for options.name but received undefined');
-    const name = o.name.startsWith('/') ? o.name : `/${o.name}`;
-    const r = Region.#openFd(
-      o,
-      name,
-      (create, exclusive) => shmOpen(name, { create, exclusive, mode, readonly: !!o.readonly }),
-      () => shmUnlink(name),
-    );
-    let m: NativeMapping;
-    try {
-      m = mapFd(r.fd, { size: r.size, readonly: !!o.readonly, populate: !!o.populate });
-    } catch (e) {
-      closeFd(r.fd);
-      if (r.created) shmUnlink(name);
-      throw e;
-    }
-    const region = new Region({ backend: 'posix', id: name, created: r.created, name, fd: r.fd }, m);
-    if (r.created && o.register !== false) region.#record(o);
-    return region;
-  }
-
-  static #file(o: RegionOptions, mode: number): Region {
-    const path = o.path ?? o.name;
-    if (!path)
-      throw new TypeError('Expected a path for a file region for options.path but received undefined');
-    const r = Region.#openFd(
-      o,
-      path,
-      (create, exclusive) => openFile(path, { create, exclusive, mode, readonly: !!o.readonly }),
-      () => unlinkSync(path),
-    );
-    let m: NativeMapping;
-    try {
-      m = mapFd(r.fd, { size: r.size, readonly: !!o.readonly, populate: !!o.populate });
-    } catch (e) {
-      closeFd(r.fd);
-      if (r.created) unlinkSync(path);
-      throw e;
-    }
-    const region = new Region({ backend: 'file', id: path, created: r.created, name: path, fd: r.fd }, m);
-    if (r.created && o.register !== false) region.#record(o);
-    return region;
-  }
-
-  static #sysv(o: RegionOptions, mode: number): Region {
-    let shmid: number;
-    let created = false;
-    let key: number | undefined;
-    if (o.shmid !== undefined) {
-      shmid = o.shmid;
-    } else {
-      if (o.key === undefined)
-        throw new TypeError(
-          'Expected a key or shmid for a SysV region for options.key but received undefined',
-        );
-      key = checkKey(o.key);
-      // shmget(IPC_PRIVATE) always makes a new segment: opening "key 0" would create one (and leak it) each time.
-      if (key === 0 && !o.create)
-        throw expected('a key other than 0 (IPC_PRIVATE) to open a segment', 'key', o.key, RangeError);
-      const id = `key 0x${(key >>> 0).toString(16).padStart(8, '0')}`;
-      shmid = -1;
-      if (o.create) {
-        if (o.size === undefined)
-          throw new TypeError(
-            'Expected a size (bytes) to create a region for options.size but received undefined',
-          );
-        try {
-          shmid = shmget(key, o.size, sysvFlags({ mode, exclusive: true }));
-          created = true;
-        } catch (e) {
-          if (!(ShmSystemError.isInstance(e) && e.code === 'EEXIST') || o.exclusive || key === 0) throw e;
-        }
-      }
-      if (shmid < 0) {
-        try {
-          // Size 0 opens whatever size exists; a larger request is checked below with a clearer error.
-          shmid = shmget(key, 1, sysvFlags({ mode: 0 }));
-        } catch (e) {
-          if (ShmSystemError.isInstance(e) && e.code === 'ENOENT') {
-            throw Object.assign(e, { message: `${e.message}: no SysV segment with ${id}` });
-          }
-          throw e;
-        }
-      }
-    }
-    const st = shmStat(shmid);
-    if (!created && o.size !== undefined && o.size > st.size)
-      throw sizeMismatch(`shmid ${shmid}`, o.size, st.size);
-    let m: NativeMapping;
-    try {
-      m = shmat(shmid, { readonly: !!o.readonly });
-    } catch (e) {
-      if (created) shmRemove(shmid);
-      throw e;
-    }
-    const id = key !== undefined ? `key 0x${(key >>> 0).toString(16).padStart(8, '0')}` : `shmid ${shmid}`;
-    const region = new Region({ backend: 'sysv', id, created, key: key ?? st.key, shmid }, m);
-    if (created && o.register !== false && key !== 0) region.#record(o);
+    const kind = p.kinds[backend];
+    if (kind === undefined) throw p.unsupported(backend);
+    const made = kind.make({ ...o, backend, mode });
+    const region = new Region(made, p);
+    p.words.attach(region, made.waitIdentity ?? made.id);
+    if (made.record && o.register !== false) region.#record(o);
     return region;
   }
 
@@ -456,7 +199,7 @@ export class Region {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    releaseWordWaits(this);
+    this.#platform.words.release(this);
     this.#mapping.close();
     if (this.fd >= 0) {
       try {
@@ -479,55 +222,31 @@ export class Region {
   /** Removes a named object without mapping it. Missing objects are ignored. */
   static remove(o: Pick<RegionOptions, 'backend' | 'name' | 'path' | 'key'> & { shmid?: number }): void {
     checkRemoveTarget(o);
-    const backend = o.backend ?? inferBackend(o);
+    const p = currentPlatform();
+    const backend = o.backend ?? inferBackend(o, p);
+    const kind = p.kinds[backend];
+    // A backend no platform can remove anything of ('win32' on POSIX, where it never existed) is a no-op.
+    if (kind === undefined) {
+      if (backend === 'win32') return;
+      throw p.unsupported(backend);
+    }
     try {
-      if (backend === 'win32' || (onWindows && backend === 'memfd')) {
-        // No unlink for a named section: it goes with its last handle.
-      } else if (backend === 'posix' && o.name) shmUnlink(o.name);
-      else if (backend === 'file' && (o.path ?? o.name)) {
-        if (onWindows) removeWin32File((o.path ?? o.name)!);
-        else unlinkSync((o.path ?? o.name)!);
-      } else if (backend === 'sysv') {
-        const shmid = o.shmid !== undefined && o.shmid >= 0 ? o.shmid : shmget(checkKey(o.key), 1, 0);
-        shmRemove(shmid);
-      }
+      kind.remove(o);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code !== 'ENOENT' && code !== 'EINVAL' && code !== 'EIDRM') throw e;
     }
-    const id =
-      backend === 'win32'
-        ? o.name && win32ObjectName(o.name)
-        : backend === 'posix'
-          ? o.name?.startsWith('/')
-            ? o.name
-            : `/${o.name}`
-          : backend === 'file'
-            ? (o.path ?? o.name)
-            : o.key !== undefined
-              ? `key 0x${(o.key >>> 0).toString(16).padStart(8, '0')}`
-              : `shmid ${o.shmid}`;
+    const id = kind.idOf(o);
     if (id) forgetCreated(backend, id);
   }
 }
 
-function inferBackend(o: {
-  key?: number;
-  path?: string;
-  name?: string;
-  fd?: number;
-  shmid?: number;
-}): Backend {
+function inferBackend(
+  o: { key?: number; path?: string; name?: string; fd?: number; shmid?: number },
+  p: Platform,
+): Backend {
   if (o.key !== undefined || o.shmid !== undefined) return 'sysv';
   if (o.path !== undefined) return 'file';
-  if (o.name !== undefined) return onWindows ? 'win32' : 'posix';
+  if (o.name !== undefined) return p.namedBackend;
   return 'memfd';
-}
-
-function sizeMismatch(id: string, asked: number, actual: number): ShmError {
-  return new ShmError(
-    'ERR_SHM_SIZE_MISMATCH',
-    `${id} has ${actual} bytes but ${asked} were asked for; open it without a size, or with at most ${actual}`,
-    { target: id },
-  );
 }

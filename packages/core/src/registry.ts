@@ -9,13 +9,14 @@ import {
 } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { expected, isAlive, listSysv, shmRemove, shmUnlink } from '@shm/native';
-import { win32MappingExists, win32ObjectName } from './win32/region-win32.js';
+import { expected, isAlive } from '@shm/native';
+import { currentPlatform } from './platform/choose-platform.js';
+import type { Backend } from './platform/platform.js';
 
 /** What the registry remembers about an object this library created. */
 export interface RegistryEntry {
   /** The backend of the object. */
-  backend: 'memfd' | 'posix' | 'file' | 'sysv' | 'win32';
+  backend: Backend;
   /** '/name', a path, 'key 0x...', or on Windows the section name 'Local\\shm-<name>' */
   id: string;
   /** The POSIX shm name or file path. */
@@ -167,17 +168,9 @@ function wellFormed(e: unknown): e is RegistryEntry {
   );
 }
 
+/** Asks the entry's region kind (a section exists while some process holds it: Windows opens it to ask). */
 function exists(e: RegistryEntry): boolean {
-  if (e.backend === 'posix') return process.platform === 'linux' ? existsSync(`/dev/shm${e.id}`) : true;
-  if (e.backend === 'file') return existsSync(e.id);
-  // A section exists while some process holds it: opening it (briefly) is the only way to ask.
-  if (e.backend === 'win32') return win32MappingExists(e.id);
-  if (e.backend === 'sysv') {
-    return listSysv().some(
-      (s) => s.kind === 'shm' && (e.shmid !== undefined ? s.id === e.shmid : s.key === e.key),
-    );
-  }
-  return false;
+  return currentPlatform().kinds[e.backend]?.exists(e) ?? false;
 }
 
 /** Everything this user's processes created through `@shm` and recorded, with whether it exists and its owner lives. */
@@ -218,20 +211,18 @@ function removeObject(e: RegistryEntry): void {
       /* already gone */
     }
   };
+  const kinds = currentPlatform().kinds;
   for (const p of e.parts ?? []) {
-    if (p.backend === 'posix' && p.name) ignore(() => shmUnlink(p.name!));
-    else if (p.backend === 'file' && p.name) ignore(() => unlinkSync(p.name!));
-    else if (p.backend === 'sysv' && p.shmid !== undefined) ignore(() => shmRemove(p.shmid!));
+    if (p.backend === 'posix' && p.name) ignore(() => kinds.posix?.remove({ name: p.name }));
+    else if (p.backend === 'file' && p.name) ignore(() => kinds.file?.remove({ path: p.name }));
+    else if (p.backend === 'sysv' && p.shmid !== undefined)
+      ignore(() => kinds.sysv?.remove({ shmid: p.shmid }));
   }
-  // A 'win32' section cannot be removed: it goes when the processes holding it close it; only the entry goes here.
-  if (e.backend === 'posix') ignore(() => shmUnlink(e.id));
-  else if (e.backend === 'file') ignore(() => unlinkSync(e.id));
-  else if (e.backend === 'sysv') {
-    const s = listSysv().find(
-      (x) => x.kind === 'shm' && (e.shmid !== undefined ? x.id === e.shmid : x.key === e.key),
-    );
-    if (s) ignore(() => shmRemove(s.id));
-  }
+  // A 'win32' section cannot be removed (its kind's remove does nothing): it goes when the processes holding it
+  // close it; only the entry goes here.
+  if (e.backend === 'posix') ignore(() => kinds.posix?.remove({ name: e.id }));
+  else if (e.backend === 'file') ignore(() => kinds.file?.remove({ path: e.id }));
+  else if (e.backend === 'sysv') ignore(() => kinds.sysv?.remove({ key: e.key, shmid: e.shmid }));
   forgetCreated(e.backend, e.id);
 }
 
@@ -258,7 +249,7 @@ export function remove(idOrKey: string | number): boolean {
 function sectionOf(idOrKey: string | number): string | undefined {
   if (typeof idOrKey !== 'string') return undefined;
   try {
-    return win32ObjectName(idOrKey);
+    return currentPlatform().kinds.win32?.idOf({ name: idOrKey });
   } catch {
     return undefined;
   }

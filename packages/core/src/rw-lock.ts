@@ -1,7 +1,7 @@
-import { expected, type OwnerIdentity, ownerIdentity, pidNamespace, ShmError } from '@shm/native';
-import { Region } from './region.js';
+import { expected, type OwnerIdentity, ShmError, WaitResult } from '@shm/native';
+import type { WordWaits } from './platform/platform.js';
+import { platformOf, Region } from './region.js';
 import { checkLockOptions, timeoutArgError } from './validate-args.js';
-import { wordWait, wordWaitAsync, wordWake } from './word-wait.js';
 
 // Layout of one lock, in 32-bit words from its (64-byte aligned) offset. docs/architecture/locks.md explains it.
 const W = 0; // exclusive owner: the holder's owner id (OwnerIdentity.id()), 0 when free
@@ -41,13 +41,24 @@ export interface LockOptions {
   /** Spins before sleeping in the kernel (default 100). */
   spins?: number;
   /**
-   * Where owner ids and their liveness come from (default: `ownerIdentity()`, this platform's). Every handle of
-   * one lock must use the same kind of identity; tests pass one over a `MemoryProcessTable`.
+   * Where owner ids and their liveness come from (default: the identity of the region's platform, which on an
+   * operating system is `ownerIdentity()`). Every handle of one lock must use the same kind of identity; tests pass
+   * one over a `MemoryProcessTable`.
    */
   identity?: OwnerIdentity;
 }
 
 const SPIN_DEFAULT = 100;
+
+/** What a step of the wait protocol asks its driver: sleep while word `index` holds `value`, up to `left` ms. */
+interface Sleep {
+  index: number;
+  value: number;
+  left: number;
+}
+/** A slow path of the lock: yields Sleeps, is resumed with whether each timed out, returns the acquire's status. */
+type Protocol = Generator<Sleep, LockStatus, boolean>;
+
 /** The shortest liveness poll of an async wait, in ms (see RwLock#asyncPoll). */
 const ASYNC_POLL_MS = 100;
 
@@ -55,7 +66,8 @@ const ASYNC_POLL_MS = 100;
  * A reader/writer lock in shared memory, for processes and worker threads.
  *
  * Fast path: one CAS (exclusive) or one atomic OR (shared) on the mapped words, no native call. Waiters spin
- * briefly, then sleep on a shared futex (on Windows, a named event per word: see word-wait.ts). The exclusive owner word holds the owner's thread id and each shared
+ * briefly, then sleep through the region's platform (a shared futex; on Windows a named event per word: see
+ * platform/platform.ts). The exclusive owner word holds the owner's id (OwnerIdentity) and each shared
  * holder sets its own bit in a slot bitmap, so a holder that dies (SIGKILL included) is found by a waiter's
  * liveness check (a zombie counts as dead; start times guard against id reuse) and its hold is taken over:
  * the acquirer gets LockStatus.OwnerDied. Writers have preference: a waiting writer keeps new readers out.
@@ -70,10 +82,12 @@ export class RwLock {
   readonly #b: number; // word index of the lock in the region
   readonly #tid: number; // this thread's owner id (a thread id on Linux and Windows; see OwnerIdentity)
   readonly #identity: OwnerIdentity;
+  readonly #words: WordWaits;
   readonly #pollMs: number;
   readonly #spins: number;
   readonly #recover: boolean;
   #slot = -1;
+  readonly #sleepReq: Sleep = { index: 0, value: 0, left: 0 };
   #exclusive = 0; // nesting depth held by this instance
   #shared = 0;
 
@@ -84,7 +98,7 @@ export class RwLock {
     const b = checkOffset(region, offset);
     a.fill(0, b, b + LOCK_BYTES / 4);
     Atomics.store(a, b + SLOTS, SLOT_COUNT);
-    Atomics.store(a, b + PIDNS, pidNamespace() | 0);
+    Atomics.store(a, b + PIDNS, platformOf(region).pidNamespace() | 0);
     Atomics.store(a, b + MAGIC, LOCK_MAGIC);
   }
 
@@ -95,7 +109,9 @@ export class RwLock {
     this.#a = region.i32;
     this.#b = checkOffset(region, offset);
     this.name = opts.name ?? `lock@${region.id}+${offset}`;
-    this.#identity = opts.identity ?? ownerIdentity();
+    const platform = platformOf(region);
+    this.#identity = opts.identity ?? platform.identity;
+    this.#words = platform.words;
     this.#tid = this.#identity.id();
     this.#pollMs = opts.pollMs ?? 10;
     this.#spins = opts.spins ?? SPIN_DEFAULT;
@@ -107,7 +123,7 @@ export class RwLock {
       });
     }
     // Thread ids of another pid namespace name other tasks: never judge liveness across namespaces.
-    this.#recover = (Atomics.load(a, b + PIDNS) | 0) === (pidNamespace() | 0);
+    this.#recover = (Atomics.load(a, b + PIDNS) | 0) === (platform.pidNamespace() | 0);
   }
 
   /** Whether this instance holds the lock exclusively. */
@@ -136,17 +152,14 @@ export class RwLock {
     }
     if (this.#shared > 0) throw this.#upgradeError();
     if (this.#slot < 0) this.#claimSlot();
-    const a = this.#a;
-    const b = this.#b;
-    const tid = this.#tid;
-    if (Atomics.compareExchange(a, b + W, 0, tid) === 0) {
-      if (this.#noReaders()) {
+    if (Atomics.compareExchange(this.#a, this.#b + W, 0, this.#tid) === 0 || this.#spinW()) {
+      if (this.#noReaders() || this.#spinDrain()) {
         this.#exclusive = 1;
         return LockStatus.Acquired;
       }
-      return this.#drainReaders(timeoutMs, false);
+      return this.#run(this.#drainReaders(deadlineOf(timeoutMs), 0, false));
     }
-    return this.#lockSlow(timeoutMs);
+    return this.#run(this.#exclusiveSteps(deadlineOf(timeoutMs), this.#spins));
   }
 
   /** lock(0): LockStatus.WouldBlock (0) at once if anyone holds it. */
@@ -161,50 +174,7 @@ export class RwLock {
     const a = this.#a;
     const b = this.#b;
     Atomics.store(a, b + W, 0);
-    if (Atomics.load(a, b + W_WAITERS) > 0) wordWake(this.#region, (b + W) * 4);
-  }
-
-  #lockSlow(timeoutMs: number | undefined): LockStatus {
-    const a = this.#a;
-    const b = this.#b;
-    const tid = this.#tid;
-    const deadline = deadlineOf(timeoutMs);
-    let died = false;
-    for (let spin = 0; ; spin++) {
-      const w = Atomics.load(a, b + W);
-      if (w === 0) {
-        if (Atomics.compareExchange(a, b + W, 0, tid) === 0) break;
-        continue;
-      }
-      if (w === tid) throw this.#selfDeadlock();
-      if (spin < this.#spins) continue;
-      const left = remaining(deadline);
-      if (left === 0) return LockStatus.WouldBlock;
-      const r = this.#sleepOnW(w, left);
-      if (r === 1 && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, tid) === w) {
-        died = true;
-        break;
-      }
-    }
-    if (this.#noReaders()) {
-      this.#exclusive = 1;
-      return died ? LockStatus.OwnerDied : LockStatus.Acquired;
-    }
-    const s = this.#drainReaders(timeoutMs === undefined ? undefined : remaining(deadline), died);
-    return s;
-  }
-
-  /** Sleeps while W == w (up to one poll interval). Returns 1 when it timed out (time to check liveness). */
-  #sleepOnW(w: number, left: number): number {
-    const a = this.#a;
-    const b = this.#b;
-    Atomics.add(a, b + W_WAITERS, 1);
-    try {
-      if (Atomics.load(a, b + W) !== w) return 0;
-      return wordWait(this.#region, (b + W) * 4, w, Math.min(left, this.#pollMs)) === 1 ? 1 : 0;
-    } finally {
-      Atomics.sub(a, b + W_WAITERS, 1);
-    }
+    if (Atomics.load(a, b + W_WAITERS) > 0) this.#words.wake(this.#region, (b + W) * 4);
   }
 
   #noReaders(): boolean {
@@ -221,30 +191,6 @@ export class RwLock {
     );
   }
 
-  /** Holding W, waits for the shared holders to leave (reclaiming dead ones). Releases W on timeout. */
-  #drainReaders(timeoutMs: number | undefined, died: boolean): LockStatus {
-    const a = this.#a;
-    const b = this.#b;
-    const deadline = deadlineOf(timeoutMs);
-    for (let spin = 0; !this.#noReaders(); spin++) {
-      if (spin < this.#spins) continue;
-      const left = remaining(deadline);
-      if (left === 0) {
-        this.#exclusive = 1;
-        this.unlock();
-        return LockStatus.WouldBlock;
-      }
-      Atomics.add(a, b + R_WAITERS, 1);
-      const seq = Atomics.load(a, b + R_SEQ);
-      let r = 0;
-      if (!this.#noReaders()) r = wordWait(this.#region, (b + R_SEQ) * 4, seq, Math.min(left, this.#pollMs));
-      Atomics.sub(a, b + R_WAITERS, 1);
-      if (r === 1 && this.#reclaimDeadReaders()) died = true;
-    }
-    this.#exclusive = 1;
-    return died ? LockStatus.OwnerDied : LockStatus.Acquired;
-  }
-
   // ---------------------------------------------------------------- shared
 
   /** Takes the lock shared. Same timeout rules as lock(). Nested calls by the same instance count. */
@@ -256,12 +202,13 @@ export class RwLock {
       this.#shared++;
       return LockStatus.Acquired;
     }
+    // The fast path inline (as in lock()): a method call here measured ~8% on uncontended lockShared.
     const slot = this.#slot >= 0 ? this.#slot : this.#claimSlot();
     const a = this.#a;
     const b = this.#b;
-    const word = b + BITMAP + (slot >> 5);
-    const bit = 1 << (slot & 31);
     if (Atomics.load(a, b + W) === 0) {
+      const word = b + BITMAP + (slot >> 5);
+      const bit = 1 << (slot & 31);
       Atomics.or(a, word, bit);
       if (Atomics.load(a, b + W) === 0) {
         this.#shared = 1;
@@ -269,7 +216,25 @@ export class RwLock {
       }
       this.#leaveBit(word, bit);
     }
-    return this.#lockSharedSlow(timeoutMs, word, bit);
+    if (this.#spinShared()) return LockStatus.Acquired;
+    return this.#run(this.#sharedSteps(deadlineOf(timeoutMs)));
+  }
+
+  /** The shared fast path of lockSharedAsync (lockShared has it inline): sets this slot's bit while W is free. */
+  #enterShared(): boolean {
+    const slot = this.#slot >= 0 ? this.#slot : this.#claimSlot();
+    const a = this.#a;
+    const b = this.#b;
+    if (Atomics.load(a, b + W) !== 0) return false;
+    const word = b + BITMAP + (slot >> 5);
+    const bit = 1 << (slot & 31);
+    Atomics.or(a, word, bit);
+    if (Atomics.load(a, b + W) === 0) {
+      this.#shared = 1;
+      return true;
+    }
+    this.#leaveBit(word, bit);
+    return false;
   }
 
   /** lockShared(0): LockStatus.WouldBlock (0) at once if a writer holds or waits for it. */
@@ -291,35 +256,8 @@ export class RwLock {
     Atomics.and(a, word, ~bit);
     if (Atomics.load(a, b + R_WAITERS) > 0) {
       Atomics.add(a, b + R_SEQ, 1);
-      wordWake(this.#region, (b + R_SEQ) * 4);
+      this.#words.wake(this.#region, (b + R_SEQ) * 4);
     }
-  }
-
-  #lockSharedSlow(timeoutMs: number | undefined, word: number, bit: number): LockStatus {
-    const a = this.#a;
-    const b = this.#b;
-    const deadline = deadlineOf(timeoutMs);
-    let died = false;
-    for (let spin = 0; ; spin++) {
-      const w = Atomics.load(a, b + W);
-      if (w === 0) {
-        Atomics.or(a, word, bit);
-        if (Atomics.load(a, b + W) === 0) break;
-        this.#leaveBit(word, bit);
-        continue;
-      }
-      if (w === this.#tid) throw this.#selfDeadlock();
-      if (spin < this.#spins) continue;
-      const left = remaining(deadline);
-      if (left === 0) return LockStatus.WouldBlock;
-      const r = this.#sleepOnW(w, left);
-      if (r === 1 && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, 0) === w) {
-        died = true;
-        if (Atomics.load(a, b + W_WAITERS) > 0) wordWake(this.#region, (b + W) * 4);
-      }
-    }
-    this.#shared = 1;
-    return died ? LockStatus.OwnerDied : LockStatus.Acquired;
   }
 
   // ---------------------------------------------------------------- async
@@ -338,65 +276,228 @@ export class RwLock {
     }
     if (this.#shared > 0) throw this.#upgradeError();
     if (this.#slot < 0) this.#claimSlot();
-    const a = this.#a;
-    const b = this.#b;
-    const tid = this.#tid;
-    const deadline = deadlineOf(timeoutMs);
-    for (;;) {
-      const w = Atomics.load(a, b + W);
-      if (w === 0) {
-        if (Atomics.compareExchange(a, b + W, 0, tid) === 0) return this.#drainReadersAsync(deadline, false);
-        continue;
-      }
-      if (w === tid) throw this.#selfDeadlock();
-      const left = remaining(deadline);
-      if (left === 0) return LockStatus.WouldBlock;
-      const timedOut = await this.#waitAsync(b + W, W_WAITERS, w, this.#asyncPoll(left));
-      if (timedOut && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, tid) === w) {
-        return this.#drainReadersAsync(deadline, true);
-      }
-    }
-  }
-
-  async #drainReadersAsync(deadline: number, died: boolean): Promise<LockStatus> {
-    const a = this.#a;
-    const b = this.#b;
-    while (!this.#noReaders()) {
-      const left = remaining(deadline);
-      if (left === 0) {
+    if (Atomics.compareExchange(this.#a, this.#b + W, 0, this.#tid) === 0) {
+      if (this.#noReaders()) {
         this.#exclusive = 1;
-        this.unlock();
-        return LockStatus.WouldBlock;
+        return LockStatus.Acquired;
       }
-      const seq = Atomics.load(a, b + R_SEQ);
-      const timedOut = this.#noReaders()
-        ? false
-        : await this.#waitAsync(b + R_SEQ, R_WAITERS, seq, this.#asyncPoll(left));
-      if (timedOut && this.#reclaimDeadReaders()) died = true;
+      return this.#runAsync(this.#drainReaders(deadlineOf(timeoutMs), 0, false));
     }
-    this.#exclusive = 1;
-    return died ? LockStatus.OwnerDied : LockStatus.Acquired;
+    return this.#runAsync(this.#exclusiveSteps(deadlineOf(timeoutMs), 0));
   }
 
   /** lockShared() that never blocks the event loop (waits as lockAsync does). */
   async lockSharedAsync(timeoutMs?: number): Promise<LockStatus> {
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0))
       throw timeoutArgError(timeoutMs);
-    const deadline = deadlineOf(timeoutMs);
+    if (this.#shared > 0 || this.#exclusive > 0) {
+      this.#shared++;
+      return LockStatus.Acquired;
+    }
+    if (this.#enterShared()) return LockStatus.Acquired;
+    return this.#runAsync(this.#sharedSteps(deadlineOf(timeoutMs)));
+  }
+
+  // ---------------------------------------------------------------- the wait protocol, once
+
+  // Each slow path is a generator that does everything but sleep: it attempts the acquire, counts itself as a
+  // waiter, re-checks, and yields one Sleep; the driver sleeps (blocking in #run, on the waiter thread in
+  // #runAsync) and resumes it with whether the sleep timed out, which is when the protocol checks the holder's
+  // liveness. Before its first sleep the sync path first repeats the attempt `spins` times (#spinW and co., outside any
+  // generator, so a wait that a spin ends costs no generator); the async path never spins: it would only burn
+  // the event loop's thread.
+
+  /** One exclusive attempt: 0 when this thread took W, else the holder's id (ERR_SHM_DEADLOCK if it is ours). */
+  #attemptW(): number {
+    const a = this.#a;
+    const b = this.#b;
+    for (;;) {
+      const w = Atomics.load(a, b + W);
+      if (w === 0) {
+        if (Atomics.compareExchange(a, b + W, 0, this.#tid) === 0) return 0;
+        continue;
+      }
+      if (w === this.#tid) throw this.#selfDeadlock();
+      return w;
+    }
+  }
+
+  /** One shared attempt: 0 when this slot's bit is set with W free (then held), else the writer's id. */
+  #attemptShared(): number {
+    const a = this.#a;
+    const b = this.#b;
+    const slot = this.#slot;
+    const word = b + BITMAP + (slot >> 5);
+    const bit = 1 << (slot & 31);
+    for (;;) {
+      const w = Atomics.load(a, b + W);
+      if (w === 0) {
+        Atomics.or(a, word, bit);
+        if (Atomics.load(a, b + W) === 0) {
+          this.#shared = 1;
+          return 0;
+        }
+        this.#leaveBit(word, bit);
+        continue;
+      }
+      if (w === this.#tid) throw this.#selfDeadlock();
+      return w;
+    }
+  }
+
+  /** The sync path's spin on W: up to `spins` exclusive attempts; true once one took W. */
+  #spinW(): boolean {
+    for (let spin = 0; spin < this.#spins; spin++) if (this.#attemptW() === 0) return true;
+    return false;
+  }
+
+  /** The sync path's spin for a shared hold: up to `spins` shared attempts; true once one succeeded. */
+  #spinShared(): boolean {
+    for (let spin = 0; spin < this.#spins; spin++) if (this.#attemptShared() === 0) return true;
+    return false;
+  }
+
+  /** The sync path's spin on the readers, holding W: up to `spins` looks; true once none holds it. */
+  #spinDrain(): boolean {
+    for (let spin = 0; spin < this.#spins; spin++) if (this.#noReaders()) return true;
+    return false;
+  }
+
+  /** Waits for W to be free, takes it, then waits for the readers to drain (spinning `drainSpins` first). */
+  *#exclusiveSteps(deadline: number, drainSpins: number): Protocol {
+    const a = this.#a;
+    const b = this.#b;
     let died = false;
     for (;;) {
-      const s = this.lockShared(0);
-      if (s !== LockStatus.WouldBlock) return died ? LockStatus.OwnerDied : s;
-      const w = Atomics.load(this.#a, this.#b + W);
-      if (w === 0) continue;
+      const w = this.#attemptW();
+      if (w === 0) break;
       const left = remaining(deadline);
       if (left === 0) return LockStatus.WouldBlock;
-      const timedOut = await this.#waitAsync(this.#b + W, W_WAITERS, w, this.#asyncPoll(left));
-      if (timedOut && this.#writerDead(w) && Atomics.compareExchange(this.#a, this.#b + W, w, 0) === w) {
+      Atomics.add(a, b + W_WAITERS, 1);
+      let timedOut = false;
+      try {
+        if (Atomics.load(a, b + W) === w) timedOut = yield this.#sleepOn(b + W, w, left);
+      } finally {
+        this.#uncount(W_WAITERS);
+      }
+      if (timedOut && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, this.#tid) === w) {
         died = true;
-        if (Atomics.load(this.#a, this.#b + W_WAITERS) > 0) wordWake(this.#region, (this.#b + W) * 4);
+        break;
       }
     }
+    if (this.#noReaders()) {
+      this.#exclusive = 1;
+      return died ? LockStatus.OwnerDied : LockStatus.Acquired;
+    }
+    return yield* this.#drainReaders(deadline, drainSpins, died);
+  }
+
+  /** Holding W, waits for the shared holders to leave (reclaiming dead ones). Releases W on timeout. */
+  *#drainReaders(deadline: number, spins: number, died: boolean): Protocol {
+    const a = this.#a;
+    const b = this.#b;
+    for (let spin = 0; !this.#noReaders(); spin++) {
+      if (spin < spins) continue;
+      const left = remaining(deadline);
+      if (left === 0) {
+        this.#exclusive = 1;
+        this.unlock();
+        return LockStatus.WouldBlock;
+      }
+      // Counted before R_SEQ is read: a reader leaving after this sees the count and bumps R_SEQ.
+      Atomics.add(a, b + R_WAITERS, 1);
+      let timedOut = false;
+      try {
+        const seq = Atomics.load(a, b + R_SEQ);
+        if (!this.#noReaders()) timedOut = yield this.#sleepOn(b + R_SEQ, seq, left);
+      } finally {
+        this.#uncount(R_WAITERS);
+      }
+      if (timedOut && this.#reclaimDeadReaders()) died = true;
+    }
+    this.#exclusive = 1;
+    return died ? LockStatus.OwnerDied : LockStatus.Acquired;
+  }
+
+  /** Waits for W to be free, then holds the lock shared (a dead writer's W is cleared and its waiters woken). */
+  *#sharedSteps(deadline: number): Protocol {
+    const a = this.#a;
+    const b = this.#b;
+    let died = false;
+    for (;;) {
+      const w = this.#attemptShared();
+      if (w === 0) break;
+      const left = remaining(deadline);
+      if (left === 0) return LockStatus.WouldBlock;
+      Atomics.add(a, b + W_WAITERS, 1);
+      let timedOut = false;
+      try {
+        if (Atomics.load(a, b + W) === w) timedOut = yield this.#sleepOn(b + W, w, left);
+      } finally {
+        this.#uncount(W_WAITERS);
+      }
+      if (timedOut && this.#writerDead(w) && Atomics.compareExchange(a, b + W, w, 0) === w) {
+        died = true;
+        if (Atomics.load(a, b + W_WAITERS) > 0) this.#words.wake(this.#region, (b + W) * 4);
+      }
+    }
+    return died ? LockStatus.OwnerDied : LockStatus.Acquired;
+  }
+
+  /**
+   * The Sleep a step yields: one object per lock, filled in place (a driver reads it before resuming the step).
+   * Every step counts itself in the word's waiter counter before its last check of the word, and uncounts in a
+   * finally, so a waker that changes the word after that check sees the count and wakes.
+   */
+  #sleepOn(index: number, value: number, left: number): Sleep {
+    const s = this.#sleepReq;
+    s.index = index;
+    s.value = value;
+    s.left = left;
+    return s;
+  }
+
+  /** Drops this waiter's count (not on a region closed meanwhile: its views are empty then). */
+  #uncount(counter: number): void {
+    if (!this.#region.closed) Atomics.sub(this.#a, this.#b + counter, 1);
+  }
+
+  /** The sync driver: sleeps in the kernel, up to one liveness poll (pollMs) at a time. */
+  #run(steps: Protocol): LockStatus {
+    let r = steps.next();
+    while (!r.done) {
+      const s = r.value;
+      let timedOut: boolean;
+      try {
+        timedOut =
+          this.#words.wait(this.#region, s.index * 4, s.value, Math.min(s.left, this.#pollMs)) ===
+          WaitResult.TimedOut;
+      } catch (e) {
+        r = steps.throw(e);
+        continue;
+      }
+      r = steps.next(timedOut);
+    }
+    return r.value;
+  }
+
+  /** The async driver: sleeps on the waiter thread (an ERR_SHM_CLOSED from a closed region goes through). */
+  async #runAsync(steps: Protocol): Promise<LockStatus> {
+    let r = steps.next();
+    while (!r.done) {
+      const s = r.value;
+      let timedOut: boolean;
+      try {
+        timedOut =
+          (await this.#words.waitAsync(this.#region, s.index * 4, s.value, this.#asyncPoll(s.left))) ===
+          WaitResult.TimedOut;
+      } catch (e) {
+        r = steps.throw(e);
+        continue;
+      }
+      r = steps.next(timedOut);
+    }
+    return r.value;
   }
 
   /**
@@ -408,20 +509,6 @@ export class RwLock {
   #asyncPoll(left: number): number {
     if (!this.#recover) return left;
     return Math.min(left, Math.max(this.#pollMs, ASYNC_POLL_MS));
-  }
-
-  /** Sleeps off the event loop while word `index` equals `value`, counted in `counter`; true if it timed out. */
-  async #waitAsync(index: number, counter: number, value: number, ms: number): Promise<boolean> {
-    const a = this.#a;
-    const b = this.#b;
-    Atomics.add(a, b + counter, 1);
-    try {
-      if (Atomics.load(a, index) !== value) return false;
-      return (await wordWaitAsync(this.#region, index * 4, value, ms)) === 1;
-    } finally {
-      // A region closed meanwhile rejects the wait with ERR_SHM_CLOSED; its views are empty now.
-      if (!this.#region.closed) Atomics.sub(a, b + counter, 1);
-    }
   }
 
   // ---------------------------------------------------------------- recovery

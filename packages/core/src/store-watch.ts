@@ -1,5 +1,5 @@
 import { closedError, expected, ShmError } from '@shm/native';
-import type { Region } from './region.js';
+import { platformOf, type Region } from './region.js';
 import { serializerMismatchError } from './serializers/serializer-mismatch-error.js';
 import type { FetchInfo, Store } from './store.js';
 import { wordWait, wordWaitAsync, wordWake } from './word-wait.js';
@@ -26,22 +26,21 @@ const CLAIM_EPOCH = 1_700_000_000;
 const CLAIM_MARGIN_S = 2;
 
 const SERIAL_MASK = 0x3fffffff;
-const onWindows = process.platform === 'win32';
 /**
  * The longest single sleep (ms): the waiter then re-checks the word. It bounds what a lost wake costs: a writer of
- * an older @shm/core (which never wakes) is seen within a slice; on Windows, where a set() wakes one sleeper, the
- * others also pass the wake on (see wakeNext) and this is their backstop.
+ * an older @shm/core (which never wakes) is seen within a slice; where a wake reaches one sleeper (Windows'
+ * auto-reset events, `wakeWakesAll` false), the others also pass the wake on (see wakeNext) and a shorter slice is
+ * their backstop.
  */
-const SLICE_MS = onWindows ? 100 : 1000;
-const CLAIM_S = Math.ceil(SLICE_MS / 1000) + CLAIM_MARGIN_S;
-
+const SLICE_MS = 1000;
+const ONE_WAKE_SLICE_MS = 100;
 function nowS(): number {
   return Math.floor(Date.now() / 1000) - CLAIM_EPOCH;
 }
 
 /** Raises the sleep claim to cover a slice from now (an atomic max: a longer claim of another waiter stays). */
-function claim(i32: Int32Array): void {
-  const until = nowS() + CLAIM_S;
+function claim(i32: Int32Array, sliceMs: number): void {
+  const until = nowS() + Math.ceil(sliceMs / 1000) + CLAIM_MARGIN_S;
   for (;;) {
     const cur = Atomics.load(i32, H_SLEEP_UNTIL >> 2);
     if (cur >= until || Atomics.compareExchange(i32, H_SLEEP_UNTIL >> 2, cur, until) === cur) return;
@@ -120,12 +119,17 @@ export class StoreWatch {
   readonly #pub: number;
   readonly #name: string;
   readonly #pending = new Set<Pending>();
+  /** The platform's wake reaches every sleeper (else a waiter that saw a change passes the wake on). */
+  readonly #wakesAll: boolean;
+  readonly #slice: number;
   #closed = false;
 
   constructor(region: Region, pubOffset: number, name: string) {
     this.#region = region;
     this.#pub = pubOffset;
     this.#name = name;
+    this.#wakesAll = platformOf(region).wakeWakesAll;
+    this.#slice = this.#wakesAll ? SLICE_MS : ONE_WAKE_SLICE_MS;
   }
 
   /** The serial now, or the ERR_SHM_CLOSED of a destroyed store (checked first: a destroy also moves `pub`). */
@@ -156,9 +160,9 @@ export class StoreWatch {
         }
         const left = deadline - performance.now();
         if (left <= 0) return undefined;
-        claim(i32);
+        claim(i32, this.#slice);
         if (Atomics.load(i32, this.#pub >> 2) !== p) continue; // the claim is ordered before this re-read
-        wordWait(this.#region, this.#pub, p, Math.min(left, SLICE_MS));
+        wordWait(this.#region, this.#pub, p, Math.min(left, this.#slice));
       }
     } finally {
       Atomics.sub(i32, H_WAITERS >> 2, 1);
@@ -201,9 +205,9 @@ export class StoreWatch {
         }
         const left = deadline - performance.now();
         if (left <= 0) return undefined;
-        claim(i32);
+        claim(i32, this.#slice);
         if (Atomics.load(i32, this.#pub >> 2) !== p) continue;
-        await Promise.race([wordWaitAsync(region, this.#pub, p, Math.min(left, SLICE_MS)), aborted]);
+        await Promise.race([wordWaitAsync(region, this.#pub, p, Math.min(left, this.#slice)), aborted]);
         if (this.#closed) throw closedError(`Store ${this.#name}`);
       }
     } finally {
@@ -220,11 +224,12 @@ export class StoreWatch {
   }
 
   /**
-   * Windows: a set() of the auto-reset event wakes one sleeper. One that found a change passes the wake on while
-   * other waiters are counted (a spare set() only makes some waiter re-check). A futex wake reached them all.
+   * Where a wake reaches one sleeper (Windows: a set() of the auto-reset event), one that found a change passes
+   * the wake on while other waiters are counted (a spare wake only makes some waiter re-check). A futex wake
+   * reached them all.
    */
   #wakeNext(i32: Int32Array): void {
-    if (onWindows && Atomics.load(i32, H_WAITERS >> 2) > 1) wordWake(this.#region, this.#pub);
+    if (!this.#wakesAll && Atomics.load(i32, H_WAITERS >> 2) > 1) wordWake(this.#region, this.#pub);
   }
 
   /** Before the handle unmaps the head: rejects this handle's async waits with ERR_SHM_CLOSED. */

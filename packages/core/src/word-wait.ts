@@ -1,17 +1,14 @@
-import { futexWait, futexWaitAsync, futexWake, type WaitResult } from '@shm/native';
-import type { Region } from './region.js';
-import { closeEvents, eventWait, eventWaitAsync, eventWake } from './win32/word-events.js';
+import type { WaitResult } from '@shm/native';
+import { platformOf, type Region } from './region.js';
 
-// The sleep and wake-up of the lock and store slow paths, for each platform: a shared futex on the mapped word
-// (Linux), or one auto-reset named event per word (Windows, see win32/word-events.ts). Callers keep the protocol:
-// they count themselves as waiters before checking the word, and wake only when such a count is above zero.
-
-const onWindows = process.platform === 'win32';
+// The sleep and wake-up of the lock and store slow paths, on a word of a region: each region's platform does it
+// (platform/platform.ts WordWaits: a shared futex on Linux, ulock on macOS, one auto-reset named event per word on
+// Windows). Callers keep the protocol: they count themselves as waiters before checking the word, and wake only
+// when such a count is above zero.
 
 /** Sleeps while the 32-bit word at byte `offset` of `region` equals `expected`, up to `ms` (Infinity: forever). */
 export function wordWait(region: Region, offset: number, expected: number, ms: number): WaitResult {
-  if (onWindows) return eventWait(region, offset, expected, ms);
-  return futexWait(region.mapping, offset, expected, ms);
+  return platformOf(region).words.wait(region, offset, expected, ms);
 }
 
 /**
@@ -25,17 +22,10 @@ export function wordWaitAsync(
   expected: number,
   ms: number,
 ): Promise<WaitResult> {
-  if (onWindows) return eventWaitAsync(region, offset, expected, ms);
-  return futexWaitAsync(region.mapping, offset, expected, ms);
+  return platformOf(region).words.waitAsync(region, offset, expected, ms);
 }
 
 /** Wakes the sleepers on the word (all of them with a futex; one, plus the others at their poll, on Windows). */
 export function wordWake(region: Region, offset: number): void {
-  if (onWindows) eventWake(region, offset);
-  else futexWake(region.mapping, offset, 0);
-}
-
-/** Releases what the wait mechanism holds for a region that is closing (Windows: its events). */
-export function releaseWordWaits(region: Region): void {
-  if (onWindows) closeEvents(region);
+  platformOf(region).words.wake(region, offset);
 }

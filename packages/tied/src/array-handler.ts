@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { isRef } from './envelope.js';
-import { Prep, type VarNode } from './var-node.js';
+import { Prep } from './prep.js';
+import type { VarNode } from './var-node.js';
 
 const MUTATORS = [
   'push',

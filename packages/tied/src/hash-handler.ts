@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import { Prep, type VarNode } from './var-node.js';
+import { Prep } from './prep.js';
+import type { VarNode } from './var-node.js';
 
 const hasOwn = Object.hasOwn;
 

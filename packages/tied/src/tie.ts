@@ -3,10 +3,12 @@ import { arrayProxy } from './array-handler.js';
 import { checkOptionsObject } from './check-args.js';
 import { isRef, type Kind, kindName, refCounts } from './envelope.js';
 import { hashProxy } from './hash-handler.js';
+import { Prep } from './prep.js';
+import { releaseRefs } from './release-refs.js';
 import { ScalarRef } from './scalar-ref.js';
 import { DEFAULT_ROOT_SIZE, isAnonymousId, namedId, resolveOptions, type TieOptions } from './tie-options.js';
 import { Tied } from './tied.js';
-import { nodeOf, openNodes, Prep, releaseRefs, setWrapper, VarNode } from './var-node.js';
+import { nodeOf, openNodes, setWrapper, VarNode } from './var-node.js';
 
 class TiedScalarRef<T> extends ScalarRef<T> {
   readonly #node: VarNode;

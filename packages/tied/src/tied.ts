@@ -1,8 +1,9 @@
 import { type ChangeIterator, expected, LockStatus, ShmError } from '@shm/core';
 import { checkFunction, checkOptionsObject, checkTimeout } from './check-args.js';
+import { releaseRefs } from './release-refs.js';
 import { isAnonymousId } from './tie-options.js';
 import * as watch from './tied-watch.js';
-import { releaseRefs, type VarNode } from './var-node.js';
+import type { VarNode } from './var-node.js';
 
 function timeout(node: VarNode, mode: 'exclusive' | 'shared', ms: number): ShmError {
   return node.store.lock.timeoutError(mode, ms);

@@ -60,9 +60,7 @@ export default definePackage<M, F>((m) => {
     bad('range', 'timeout NaN', 'timeoutMs', (fx: F) => fx.store.lock[method](Number.NaN)),
   ];
   const unlocks = (method: 'unlock' | 'unlockAsync' | 'unlockShared' | 'unlockSharedAsync') => [
-    bad('state', 'a lock this handle does not hold', 'ERR_SHM_NOT_HELD', (fx: F) =>
-      fx.store.lock[method](),
-    ),
+    bad('state', 'a lock this handle does not hold', 'ERR_SHM_NOT_HELD', (fx: F) => fx.store.lock[method]()),
   ];
   return {
     async setup(): Promise<F> {
@@ -117,9 +115,7 @@ export default definePackage<M, F>((m) => {
         closedStore('setValueAsync', 1),
       ],
       'RedisStore#setValueLocked': [
-        bad('state', 'without the exclusive lock', 'ERR_SHM_NOT_HELD', (fx: F) =>
-          fx.store.setValueLocked(1),
-        ),
+        bad('state', 'without the exclusive lock', 'ERR_SHM_NOT_HELD', (fx: F) => fx.store.setValueLocked(1)),
         closedStore('setValueLocked', 1),
       ],
       'RedisStore#getValue': [closedStore('getValue')],

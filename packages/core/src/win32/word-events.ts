@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WaitResult, Win32Event, Win32WaitResult } from '@shm/native';
-import type { Region } from '../region.js';
+import type { WordTarget, WordWaits } from '../platform/platform.js';
 
 // Windows has no futex that crosses processes (WaitOnAddress does not). A lock word sleeps on one auto-reset named
 // event per (region, word) instead, as docs/decisions/0002-windows-under-wine.md describes: the waiter checks the word
@@ -16,20 +16,20 @@ interface Waits {
   events: Map<number, Win32Event>;
 }
 
-const byRegion = new WeakMap<Region, Waits>();
+const byRegion = new WeakMap<WordTarget, Waits>();
 
 /**
  * Names the events of a region after `identity` (the section name, or the file's path), so every process that maps
  * the same object derives the same names. A digest keeps them within Windows' 260 characters and apart from the
  * names of mappings (which share one namespace with events).
  */
-export function setEventBase(region: Region, identity: string): void {
+export function setEventBase(region: WordTarget, identity: string): void {
   const ns = identity.startsWith('Global\\') ? 'Global\\' : 'Local\\';
   const digest = createHash('sha256').update(identity).digest('hex').slice(0, 32);
   byRegion.set(region, { base: `${ns}shmw-${digest}`, events: new Map() });
 }
 
-function eventFor(region: Region, offset: number): Win32Event {
+function eventFor(region: WordTarget, offset: number): Win32Event {
   const w = byRegion.get(region);
   if (!w) throw new TypeError(`Expected a Windows region for a word wait but received ${region.id}`);
   let e = w.events.get(offset);
@@ -41,7 +41,7 @@ function eventFor(region: Region, offset: number): Win32Event {
 }
 
 /** Sleeps while the word at `offset` equals `expected`, up to `ms` (Infinity: forever). */
-export function eventWait(region: Region, offset: number, expected: number, ms: number): WaitResult {
+export function eventWait(region: WordTarget, offset: number, expected: number, ms: number): WaitResult {
   const e = eventFor(region, offset);
   if (Atomics.load(region.i32, offset >> 2) !== (expected | 0)) return WaitResult.NotEqual;
   return e.wait(timeout(ms)) === Win32WaitResult.Signaled ? WaitResult.Woken : WaitResult.TimedOut;
@@ -52,7 +52,7 @@ export function eventWait(region: Region, offset: number, expected: number, ms: 
  * (RegisterWaitForSingleObject), so no libuv pool thread is used. ERR_SHM_CLOSED if the region closes meanwhile.
  */
 export async function eventWaitAsync(
-  region: Region,
+  region: WordTarget,
   offset: number,
   expected: number,
   ms: number,
@@ -65,12 +65,12 @@ export async function eventWaitAsync(
 }
 
 /** Wakes a sleeper on the word at `offset` (callers do so only when a waiter count says one sleeps). */
-export function eventWake(region: Region, offset: number): void {
+export function eventWake(region: WordTarget, offset: number): void {
   eventFor(region, offset).set();
 }
 
 /** Closes the events this process opened for `region` (an event disappears with its last handle). */
-export function closeEvents(region: Region): void {
+export function closeEvents(region: WordTarget): void {
   const w = byRegion.get(region);
   if (!w) return;
   for (const e of w.events.values()) e.close();
@@ -82,3 +82,12 @@ function timeout(ms: number): number | undefined {
   if (!(ms >= 0) || ms === Number.POSITIVE_INFINITY) return undefined;
   return Math.ceil(ms);
 }
+
+/** The Windows WordWaits: one auto-reset named event per word; a wake reaches one sleeper. */
+export const eventWords: WordWaits = {
+  wait: eventWait,
+  waitAsync: eventWaitAsync,
+  wake: eventWake,
+  attach: setEventBase,
+  release: closeEvents,
+};
