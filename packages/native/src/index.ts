@@ -5,11 +5,9 @@ export {
   type Features,
   type FstatResult,
   type NativeMapping,
-  type NativeShareLiteChain,
+  type NativeSemTables,
   type ProcInfo,
   type SemStatResult,
-  ShareLiteLock,
-  ShareLiteStatus,
   type ShmStatResult,
   WaitResult,
 } from './binding-types.js';

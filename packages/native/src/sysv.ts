@@ -2,9 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadBinding } from './binding.js';
 import type {
   NativeMapping,
-  NativeShareLiteChain,
+  NativeSemTables,
   SemStatResult,
-  ShareLiteLock,
   ShmStatResult,
   SysvBinding,
 } from './binding-types.js';
@@ -99,9 +98,45 @@ export function semop(semid: number, ops: readonly SemOp[], timeoutMs?: number):
   return sysv().semop(checkInt(semid, 'semid', 0), flatten(ops), checkTimeout(timeoutMs)) === 0;
 }
 
-/** semop on a pool thread: the event loop keeps running while it waits. */
-export async function semopAsync(semid: number, ops: readonly SemOp[], timeoutMs?: number): Promise<boolean> {
-  return (await sysv().semopAsync(checkInt(semid, 'semid', 0), flatten(ops), checkTimeout(timeoutMs))) === 0;
+/** Options of semopAsync. */
+export interface SemopAsyncOptions {
+  /**
+   * Aborting it stops the wait: the promise rejects with `signal.reason`, and a semop that succeeds at that
+   * moment is taken back, so an aborted wait never leaves its ops applied.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * semop that waits on a thread of its own, never on a libuv pool thread, so the event loop and the pool (fs, dns,
+ * crypto, zlib) keep running however many waits are pending. Resolves true, or false when IPC_NOWAIT would block
+ * or `timeoutMs` ran out. A pending wait keeps the process alive; a finished or aborted one holds nothing.
+ */
+export async function semopAsync(
+  semid: number,
+  ops: readonly SemOp[],
+  timeoutMs?: number,
+  opts: SemopAsyncOptions = {},
+): Promise<boolean> {
+  const id = checkInt(semid, 'semid', 0);
+  const flat = flatten(ops);
+  const t = checkTimeout(timeoutMs);
+  checkOptions(opts, 'opts');
+  const { signal } = opts;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw expected('an AbortSignal or undefined', 'signal', signal);
+  if (signal?.aborted) throw signal.reason;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      if (wait.cancel()) reject(signal!.reason);
+    };
+    const wait = sysv().semopWait(id, flat, t, (err, rc) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(rc === 0);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
@@ -114,48 +149,28 @@ export function semopRaw(semid: number, flatOps: Int32Array | number[], timeoutM
   return sysv().semop(semid, flatOps, timeoutMs);
 }
 
-/** The six IPC::ShareLite op tables, flat (num, op, flg) triples (sharelite's protocol.ts RAW). */
-export interface ShareLiteTables {
-  /** Take the exclusive lock (blocking). */
-  EX_LOCK: Int32Array;
-  /** Take the exclusive lock, or fail with EAGAIN (IPC_NOWAIT). */
-  EX_LOCK_NB: Int32Array;
-  /** Release the exclusive lock. */
-  EX_UNLOCK: Int32Array;
-  /** Take the shared lock (blocking). */
-  SH_LOCK: Int32Array;
-  /** Take the shared lock, or fail with EAGAIN (IPC_NOWAIT). */
-  SH_LOCK_NB: Int32Array;
-  /** Release the shared lock. */
-  SH_UNLOCK: Int32Array;
-}
-
 /**
- * The fixed part of the native store/fetch fast path of one IPC::ShareLite share (see NativeShareLiteChain), for
- * @shm/sharelite. The tables are applied exactly as given.
+ * Reads the op tables of one semaphore set once (each validated like semop's ops) for semApply, which then
+ * applies one by index with three numbers: the fastest way to lock and unlock on every operation.
  */
-export function shareliteChain(semid: number, t: ShareLiteTables): NativeShareLiteChain {
-  const Chain = sysv().ShareLiteChain;
+export function semTables(semid: number, tables: readonly (readonly SemOp[])[]): NativeSemTables {
   const id = checkInt(semid, 'semid', 0);
-  return new Chain(id, t.EX_LOCK, t.EX_LOCK_NB, t.EX_UNLOCK, t.SH_LOCK, t.SH_LOCK_NB, t.SH_UNLOCK);
+  if (!Array.isArray(tables) || tables.length === 0 || tables.length > 32)
+    throw expected('1 to 32 op tables', 'tables', tables);
+  return new (sysv().SemTables)(
+    id,
+    tables.map((t) => Int32Array.from(flatten(t))),
+  );
 }
 
 /**
- * IPC::ShareLite's fetch in one native call (SysvBinding.shareliteFetch). A hot path: `chain` is a
- * NativeShareLiteChain's id and nothing is validated here.
+ * Applies table `index` of a semTables() object, by its `id`, atomically: 0, or a negative number (-EAGAIN)
+ * when IPC_NOWAIT would block or `timeoutMs` ran out (< 0 waits forever). A hot path: only the addon's own
+ * checks run (a TypeError for an id that is no live table set, a RangeError for an index it does not have).
+ * @throws ShmSystemError `semop` for any other failure (EINVAL/EIDRM: the set was removed).
  */
-export function shareliteFetch(
-  chain: number,
-  lock: ShareLiteLock,
-  state: number,
-  dest: Uint8Array | null,
-): Buffer | number {
-  return sysv().shareliteFetch(chain, lock, state, dest);
-}
-
-/** IPC::ShareLite's store in one native call (SysvBinding.shareliteStore); a hot path like shareliteFetch. */
-export function shareliteStore(chain: number, lock: ShareLiteLock, state: number, data: Uint8Array): number {
-  return sysv().shareliteStore(chain, lock, state, data);
+export function semApply(tables: number, index: number, timeoutMs: number): number {
+  return sysv().semApply(tables, index, timeoutMs);
 }
 
 /** `semctl(GETVAL)`: semaphore `num` of the set. */
