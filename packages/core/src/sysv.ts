@@ -1,17 +1,17 @@
-// SysV primitives offered to the flavour packages (IPC::ShareLite speaks its own SysV protocol).
+// Generic SysV primitives offered to the flavour packages (IPC::ShareLite speaks its own protocol over them; its
+// format lives in @shm/sharelite, not here).
 
 export {
   listSysv,
   type NativeMapping,
-  type NativeShareLiteChain,
+  type NativeSemTables,
   type SemOp,
+  type SemopAsyncOptions,
   type SemStatResult,
-  ShareLiteLock,
-  ShareLiteStatus,
-  type ShareLiteTables,
   type ShmStatResult,
   type SysvEntry,
   type SysvFlags,
+  semApply,
   semGetAll,
   semGetVal,
   semget,
@@ -21,9 +21,7 @@ export {
   semRemove,
   semSetVal,
   semStat,
-  shareliteChain,
-  shareliteFetch,
-  shareliteStore,
+  semTables,
   shmat,
   shmget,
   shmRemove,

@@ -186,7 +186,10 @@ export interface SysvBinding {
     done: (err: Error | null, rc: number) => void,
   ): { cancel(): boolean };
   /** See NativeSemTables. */
-  SemTables: new (semid: number, tables: Int32Array[]) => NativeSemTables;
+  SemTables: new (
+    semid: number,
+    tables: Int32Array[],
+  ) => NativeSemTables;
   /** Applies table `index` of a NativeSemTables (by its id) as `semop` does: 0 or -EAGAIN; throws otherwise. */
   semApply(tables: number, index: number, timeoutMs: number): number;
   /** `semctl(GETVAL)`. */

@@ -1,4 +1,5 @@
-// The IPC::ShareLite 0.17 wire protocol (PERL-FORMATS.md §2 and §4), as constants.
+// The IPC::ShareLite 0.17 wire protocol (PERL-FORMATS.md §2 and §4), as constants: the header words, the
+// semaphores and the semop tables. share-chain.ts and share-lock.ts are what reads and applies them.
 import type { sysv } from '@shm/core';
 import { IPC_NOWAIT as NW, SEM_UNDO as UNDO } from './constants.js';
 
@@ -40,14 +41,3 @@ export const SH_LOCK_NB: Table = [
   [SEM_READERS, 1, UNDO | NW],
 ];
 export const SH_UNLOCK: Table = [[SEM_READERS, -1, UNDO | NW]];
-
-/** The same tables flattened once for sysv.semopRaw (the hot path validates nothing and allocates nothing). */
-export const flat = (t: Table): Int32Array => Int32Array.from(t.flat());
-export const RAW = {
-  EX_LOCK: flat(EX_LOCK),
-  EX_LOCK_NB: flat(EX_LOCK_NB),
-  EX_UNLOCK: flat(EX_UNLOCK),
-  SH_LOCK: flat(SH_LOCK),
-  SH_LOCK_NB: flat(SH_LOCK_NB),
-  SH_UNLOCK: flat(SH_UNLOCK),
-} as const;
