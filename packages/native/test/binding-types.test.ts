@@ -3,7 +3,7 @@ import {
   bindingExports,
   type MemfdBinding,
   type NativeMapping,
-  type NativeShareLiteChain,
+  type NativeSemTables,
   type PosixBinding,
   type ProcessBinding,
   type SysvBinding,
@@ -101,12 +101,12 @@ describe('the typed mirror of the addon (binding-types.ts)', () => {
     ).toEqual([...members].sort());
   });
 
-  it('gives ShareLiteChain objects exactly the members NativeShareLiteChain declares', () => {
-    const Chain = loadBinding().ShareLiteChain;
-    if (!Chain) return; // no SysV on this platform
-    const members: (keyof NativeShareLiteChain)[] = ['id', 'setSegments'];
+  it('gives SemTables objects exactly the members NativeSemTables declares', () => {
+    const Tables = loadBinding().SemTables;
+    if (!Tables) return; // no SysV on this platform
+    const members: (keyof NativeSemTables)[] = ['id'];
     expect(
-      Object.getOwnPropertyNames(Chain.prototype)
+      Object.getOwnPropertyNames(Tables.prototype)
         .filter((n) => n !== 'constructor')
         .sort(),
     ).toEqual([...members].sort());

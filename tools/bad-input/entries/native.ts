@@ -285,17 +285,11 @@ export default definePackage<Native, F>((n) => {
       semGetAll: [bad('type', 'a string for semid', 'semid', () => n.semGetAll('x' as never))],
       semStat: [bad('range', 'semid -1', 'semid', () => n.semStat(-1))],
       semRemove: [bad('range', 'semid -1', 'semid', () => n.semRemove(-1))],
-      shareliteChain: [
-        bad('type', 'a string for the tables', 'exLock', (fx: F) => n.shareliteChain(fx.semid, 'x' as never)),
+      semTables: [
+        bad('type', 'a string for tables', 'tables', (fx: F) => n.semTables(fx.semid, 'x' as never)),
+        bad('range', 'sem_op beyond 32767', 'sem_op', (fx: F) => n.semTables(fx.semid, [[[0, 40_000, 0]]])),
       ],
-      shareliteFetch: [
-        bad('type', 'a string for chain', 'chain', () => (n.shareliteFetch as any)('x', 0, 0)),
-      ],
-      shareliteStore: [
-        bad('type', 'a string for chain', 'chain', () =>
-          n.shareliteStore('x' as never, 0 as never, 0, new Uint8Array(1)),
-        ),
-      ],
+      semApply: [bad('type', 'a string for the tables id', 'tables', () => n.semApply('x' as never, 0, -1))],
 
       // ------------------------------------------------------------ Windows
       hasWin32: { accepts: 'no arguments' },
