@@ -12,6 +12,7 @@ export {
   type SysvEntry,
   type SysvFlags,
   semApply,
+  semApplyFn,
   semGetAll,
   semGetVal,
   semget,

@@ -24,6 +24,8 @@ interface Segment {
 type NativeMapping = sysv.NativeMapping;
 
 const MAX_KEY_PROBES = 1 << 20;
+/** Up to this many bytes a loop copies faster than a subarray and set(). */
+const SMALL = 64;
 const { code: errCode, hex } = ShareErrors;
 
 /** The result buffer: a view of `into` when it is large enough, else fresh (uninitialised: every byte is copied). */
@@ -100,7 +102,9 @@ export class ShareChain {
     const ds = this.#dataSize;
     if (len <= ds) {
       const out = alloc(len, into);
-      out.set(len === ds ? head.data : head.data.subarray(0, len), 0);
+      const data = head.data;
+      if (len <= SMALL) for (let i = 0; i < len; i++) out[i] = data[i]!;
+      else out.set(len === ds ? data : data.subarray(0, len), 0);
       return out;
     }
     const nseg = Math.ceil(len / ds);

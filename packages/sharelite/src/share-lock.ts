@@ -30,6 +30,8 @@ export class ShareLock {
   /** The six tables, read once by the addon; every lock and unlock is then one call with three numbers. */
   readonly #tables: sysv.NativeSemTables;
   readonly #id: number;
+  /** sysv.semApply without its wrapper: two calls per store or fetch. */
+  readonly #semApply = sysv.semApplyFn();
   /** Aborted (and replaced) by cancelWaits: every takeAsync waiting at that moment rejects. */
   #abort = new AbortController();
   #waits = 0;
@@ -129,7 +131,7 @@ export class ShareLock {
   #apply(k: number, timeoutMs: number): boolean {
     let r: number;
     try {
-      r = sysv.semApply(this.#id, k, timeoutMs);
+      r = this.#semApply(this.#id, k, timeoutMs);
     } catch (e) {
       throw this.#errors.system(e, 'cannot lock');
     }

@@ -290,6 +290,7 @@ export default definePackage<Native, F>((n) => {
         bad('range', 'sem_op beyond 32767', 'sem_op', (fx: F) => n.semTables(fx.semid, [[[0, 40_000, 0]]])),
       ],
       semApply: [bad('type', 'a string for the tables id', 'tables', () => n.semApply('x' as never, 0, -1))],
+      semApplyFn: { accepts: 'no arguments' },
 
       // ------------------------------------------------------------ Windows
       hasWin32: { accepts: 'no arguments' },
