@@ -192,6 +192,25 @@ export interface SysvBinding {
   ) => NativeSemTables;
   /** Applies table `index` of a NativeSemTables (by its id) as `semop` does: 0 or -EAGAIN; throws otherwise. */
   semApply(tables: number, index: number, timeoutMs: number): number;
+  /**
+   * See NativeGuardedCopy. `checks` (seg, offset, value) triples; `count` empty or (seg, offset); `pieces` (seg,
+   * offset, length) triples; `before`/`after` (seg, offset, op, value) quadruples (op 0 set, 1 add, 2 the count).
+   */
+  GuardedCopy: new (
+    tables: number,
+    maps: NativeMapping[],
+    write: boolean,
+    checks: Int32Array,
+    count: Int32Array,
+    pieces: Int32Array,
+    before: Int32Array,
+    after: Int32Array,
+  ) => NativeGuardedCopy;
+  /**
+   * Runs a NativeGuardedCopy (by its id) under tables `lock` and `unlock` of its SemTables (-1: none): the byte
+   * count, or -1 (the lock would block), -2 (a check failed: the lock is held), -3 (done, the unlock found EAGAIN).
+   */
+  guardedCopy(plan: number, lock: number, unlock: number, data: Uint8Array): number;
   /** `semctl(GETVAL)`. */
   semGetVal(semid: number, num: number): number;
   /** `semctl(SETVAL)`. */
@@ -219,6 +238,16 @@ export interface SysvBinding {
  */
 export interface NativeSemTables {
   /** The handle semApply takes (slot and generation; never reused while this object lives). */
+  readonly id: number;
+}
+
+/**
+ * A copy plan of cpp/sysv/guarded_copy.cc: segments, word checks, the pieces to copy and word writes, read and
+ * bounds-checked once, then run with `guardedCopy(id, lock, unlock, data)`. The `id` stops working once the object
+ * has been garbage-collected.
+ */
+export interface NativeGuardedCopy {
+  /** The handle guardedCopy takes (slot and generation; never reused while this object lives). */
   readonly id: number;
 }
 
@@ -396,6 +425,8 @@ export const bindingExports = {
     'semopWait',
     'SemTables',
     'semApply',
+    'GuardedCopy',
+    'guardedCopy',
     'semGetVal',
     'semSetVal',
     'semGetAll',

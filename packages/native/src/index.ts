@@ -4,6 +4,7 @@ export {
   bindingExports,
   type Features,
   type FstatResult,
+  type NativeGuardedCopy,
   type NativeMapping,
   type NativeSemTables,
   type ProcInfo,

@@ -215,6 +215,7 @@ void InitSysvSem(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "semRemove", SemRemove);
   InitSysvSemTables(env, exports);
   InitSysvSemWait(env, exports);
+  InitSysvGuardedCopy(env, exports);
 }
 
 }  // namespace shm

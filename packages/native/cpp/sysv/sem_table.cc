@@ -11,6 +11,7 @@
 
 #include "common/errors.h"
 #include "common/exports.h"
+#include "sysv/id_slots.h"
 #include "sysv/semop.h"
 
 namespace shm {
@@ -18,24 +19,9 @@ namespace {
 
 constexpr size_t kMaxTables = 32;
 
-struct TablesState {
-  int32_t semid = -1;
-  std::vector<std::vector<struct sembuf>> tables;
-};
-
 const napi_type_tag kTablesTag = {0x3c1d7e9a5b204f18ULL, 0x9e62a0d4c7b1f853ULL};
 
-// Live tables of this env, found by id = generation << 20 | slot; an id whose object was collected (or that
-// was never issued) no longer matches its slot's generation.
-struct Slot {
-  std::shared_ptr<TablesState> tables;
-  int32_t gen = 0;
-};
-constexpr int32_t kSlotBits = 20;
-thread_local std::vector<Slot> t_slots;
-thread_local std::vector<int32_t> t_free;
-
-size_t SlotOf(int32_t id) { return static_cast<size_t>(id & ((1 << kSlotBits) - 1)); }
+thread_local IdSlots<SemTablesState> t_tables;
 
 class SemTables : public Napi::ObjectWrap<SemTables> {
  public:
@@ -46,7 +32,7 @@ class SemTables : public Napi::ObjectWrap<SemTables> {
   // new SemTables(semid, [ops, ...]): each ops an Int32Array or array of flat (num, op, flg) triples.
   explicit SemTables(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SemTables>(info) {
     Napi::Env env = info.Env();
-    auto st = std::make_shared<TablesState>();
+    auto st = std::make_shared<SemTablesState>();
     st->semid = ArgInt32(info, 0, "semid");
     if (info.Length() < 2 || !info[1].IsArray()) throw Napi::TypeError::New(env, "Expected an array of op tables for tables");
     Napi::Array a = info[1].As<Napi::Array>();
@@ -56,29 +42,12 @@ class SemTables : public Napi::ObjectWrap<SemTables> {
       Napi::Value t = a.Get(k);
       st->tables.push_back(ReadTable(env, t, k));
     }
-    size_t slot;
-    if (!t_free.empty()) {
-      slot = static_cast<size_t>(t_free.back());
-      t_free.pop_back();
-    } else {
-      if (t_slots.size() >= (size_t{1} << kSlotBits)) throw Napi::RangeError::New(env, "Too many SemTables");
-      slot = t_slots.size();
-      t_slots.emplace_back();
-    }
-    Slot& s = t_slots[slot];
-    s.gen = (s.gen + 1) & ((1 << (31 - kSlotBits)) - 1);
-    s.tables = st;
-    id_ = (s.gen << kSlotBits) | static_cast<int32_t>(slot);
+    id_ = t_tables.Add(std::move(st));
+    if (id_ < 0) throw Napi::RangeError::New(env, "Too many SemTables");
     napi_type_tag_object(env, info.This(), &kTablesTag);
   }
 
-  ~SemTables() override {
-    size_t slot = SlotOf(id_);
-    if (id_ >= 0 && slot < t_slots.size() && t_slots[slot].gen == (id_ >> kSlotBits)) {
-      t_slots[slot].tables.reset();
-      t_free.push_back(static_cast<int32_t>(slot));
-    }
-  }
+  ~SemTables() override { t_tables.Remove(id_); }
 
  private:
   static std::vector<struct sembuf> ReadTable(Napi::Env env, Napi::Value t, uint32_t k) {
@@ -120,10 +89,9 @@ Napi::Value SemApply(const Napi::CallbackInfo& info) {
   napi_value argv[3] = {info[0], info[1], info[2]};  // missing arguments read as undefined
   if (napi_get_value_int32(env, argv[0], &id) != napi_ok)
     throw Napi::TypeError::New(env, "Expected a number for tables");
-  size_t slot = SlotOf(id);
-  if (id < 0 || slot >= t_slots.size() || !t_slots[slot].tables || t_slots[slot].gen != (id >> kSlotBits))
-    throw Napi::TypeError::New(env, "Expected the id of a live SemTables for tables");
-  TablesState& st = *t_slots[slot].tables;
+  const std::shared_ptr<SemTablesState>* found = t_tables.Find(id);
+  if (!found) throw Napi::TypeError::New(env, "Expected the id of a live SemTables for tables");
+  SemTablesState& st = **found;
   if (napi_get_value_int32(env, argv[1], &index) != napi_ok || index < 0 ||
       static_cast<size_t>(index) >= st.tables.size()) {
     throw Napi::RangeError::New(env, "Expected the index of one of its tables for index");
@@ -137,6 +105,11 @@ Napi::Value SemApply(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+std::shared_ptr<SemTablesState> FindSemTables(int32_t id) {
+  const std::shared_ptr<SemTablesState>* found = t_tables.Find(id);
+  return found ? *found : nullptr;
+}
 
 void InitSysvSemTables(Napi::Env env, Napi::Object exports) {
   exports.Set("SemTables", SemTables::Init(env));
