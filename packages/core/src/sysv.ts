@@ -2,7 +2,16 @@
 // format lives in @shm/sharelite, not here).
 
 export {
+  type GuardedCheck,
+  type GuardedCopySpec,
+  GuardedCopyStatus,
+  type GuardedPiece,
+  type GuardedWrite,
+  guardedCopy,
+  guardedCopyFn,
+  guardedCopyPlan,
   listSysv,
+  type NativeGuardedCopy,
   type NativeMapping,
   type NativeSemTables,
   type SemOp,

@@ -271,16 +271,14 @@ export function guardedCopyPlan(
   checkOptions(spec, 'spec');
   if (spec.direction !== 'read' && spec.direction !== 'write')
     throw expected("'read' or 'write'", 'spec.direction', spec.direction);
-  const checks = flatList(spec.checks, 'spec.checks', 3, (t, n) => [
-    ...wordRef(t, n),
-    u32(t[2], `${n}[2]`),
-  ]);
+  const checks = flatList(spec.checks, 'spec.checks', 3, (t, n) => [...wordRef(t, n), u32(t[2], `${n}[2]`)]);
   let count = new Int32Array(0);
   if (spec.count !== undefined) {
     if (!Array.isArray(spec.count)) throw expected('a [seg, offset] pair', 'spec.count', spec.count);
     count = Int32Array.from(wordRef(spec.count, 'spec.count'));
   }
-  if (!Array.isArray(spec.pieces)) throw expected('an array of [seg, offset, length]', 'spec.pieces', spec.pieces);
+  if (!Array.isArray(spec.pieces))
+    throw expected('an array of [seg, offset, length]', 'spec.pieces', spec.pieces);
   const pieces = flatList(spec.pieces, 'spec.pieces', 3, (t, n) => [
     ...wordRef(t, n),
     checkInt(t[2], `${n}[2]`, 0),

@@ -4,7 +4,7 @@
 // (or a stray writer) may have put anything there.
 import { sysv } from '@shm/core';
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE } from './constants.js';
-import { HEADER_SIZE, LENGTH, NEXT_SHMID, SHM_STATE, VERSION } from './protocol.js';
+import { HEADER_SIZE, LENGTH, NEXT_SHMID, readPlan, SHM_STATE, VERSION, writePlan } from './protocol.js';
 import { ShareErrors } from './share-errors.js';
 
 /** One attached segment. The views stay valid until `map.close()`. */
@@ -17,8 +17,6 @@ interface Segment {
   u32: Uint32Array;
   /** The data area (segment size - 16 bytes), for copies. */
   data: Uint8Array;
-  /** The same area as a Buffer, for writing strings without an intermediate copy. */
-  buf: Buffer;
 }
 
 type NativeMapping = sysv.NativeMapping;
@@ -27,6 +25,8 @@ const MAX_KEY_PROBES = 1 << 20;
 /** Up to this many bytes a loop copies faster than a subarray and set(). */
 const SMALL = 64;
 const { code: errCode, hex } = ShareErrors;
+
+const EMPTY = Buffer.alloc(0);
 
 /** The result buffer: a view of `into` when it is large enough, else fresh (uninitialised: every byte is copied). */
 function alloc(len: number, into: Uint8Array | undefined): Buffer {
@@ -47,11 +47,24 @@ export class ShareChain {
   #state = 0;
   /** Next key to try for a new chained segment (per handle, as in Perl; only grows). */
   #nextKey: number;
+  /** The lock tables the fast paths' plans lock with (ShareLock's). */
+  readonly #tables: sysv.NativeSemTables;
+  /**
+   * The guarded copy plans over the current attachments and state (#readPlan; #writePlans[k] for a value of k
+   * segments), made on first use and dropped by #changed(). The objects are kept: a plan's id dies with it.
+   */
+  #readPlan: sysv.NativeGuardedCopy | undefined;
+  #readId = -1;
+  #writePlans: (sysv.NativeGuardedCopy | undefined)[] = [];
+  #writeIds: number[] = [];
+  /** The length of the value last fetched: the size of the next fetch's buffer. */
+  #lastLength = 0;
 
-  constructor(key: number, flags: number, errors: ShareErrors) {
+  constructor(key: number, flags: number, errors: ShareErrors, tables: sysv.NativeSemTables) {
     this.#key = key;
     this.#flags = flags;
     this.#errors = errors;
+    this.#tables = tables;
     this.#nextKey = (key + 1) | 0;
   }
 
@@ -90,6 +103,50 @@ export class ShareChain {
     this.#state = head.u32[SHM_STATE]!;
     this.#segSize = head.map.size;
     this.#dataSize = this.#segSize - HEADER_SIZE;
+    this.#changed();
+  }
+
+  /** The id of the plan that fetches over the attached chain (protocol.ts readPlan). */
+  readPlan(): number {
+    if (this.#readId >= 0) return this.#readId;
+    const segs = this.#segs;
+    this.#readPlan = sysv.guardedCopyPlan(
+      this.#tables,
+      segs.map((s) => s.map),
+      readPlan(this.#state, segs.length, this.#segSize),
+    );
+    this.#readId = this.#readPlan.id;
+    return this.#readId;
+  }
+
+  /** The id of the plan that stores `len` bytes (protocol.ts writePlan); -1 when they need more segments attached. */
+  writePlan(len: number): number {
+    const k = len > this.#dataSize ? Math.ceil(len / this.#dataSize) : 1;
+    const id = this.#writeIds[k];
+    if (id !== undefined) return id;
+    if (k > this.#segs.length) return -1;
+    const plan = sysv.guardedCopyPlan(
+      this.#tables,
+      this.#segs.slice(0, k).map((s) => s.map),
+      writePlan(this.#state, k, this.#segSize),
+    );
+    this.#writePlans[k] = plan;
+    this.#writeIds[k] = plan.id;
+    return plan.id;
+  }
+
+  /** The buffer for a fetch without `into`: as long as the value last fetched (from Node's pool when small). */
+  fetchBuffer(): Buffer {
+    return this.#lastLength > 0 ? Buffer.allocUnsafe(this.#lastLength) : EMPTY;
+  }
+
+  /** The value from a read plan that copied `n` bytes into `dest` (`into`, or fetchBuffer()'s). */
+  fetched(dest: Uint8Array, n: number, into: Uint8Array | undefined): Buffer {
+    if (into) return Buffer.from(into.buffer, into.byteOffset, n);
+    this.#lastLength = n;
+    if (n === dest.byteLength) return dest as Buffer;
+    // The value shrank: an exact copy, so a small value never pins the larger buffer.
+    return n === 0 ? Buffer.alloc(0) : Buffer.from(dest.subarray(0, n));
   }
 
   /** read_share steps 2-3: the value (see ShareLite.fetch for `into`). */
@@ -98,6 +155,7 @@ export class ShareChain {
     const head = this.#segs[0]!;
     const len = head.i32[LENGTH]!;
     if (len < 0) throw this.#errors.badFormat(`its header says the value is ${len} bytes long`);
+    this.#lastLength = len;
     if (len === 0) return Buffer.alloc(0);
     const ds = this.#dataSize;
     if (len <= ds) {
@@ -120,8 +178,8 @@ export class ShareChain {
     return out;
   }
 
-  /** write_share steps 2-7: stores `src` (a string as its UTF-8, `len` bytes long); the caller holds EX. */
-  write(src: string | Uint8Array, len: number): void {
+  /** write_share steps 2-7: stores `bytes` (`len` long); the caller holds EX. */
+  write(bytes: Uint8Array, len: number): void {
     this.#revalidate();
     const head = this.#segs[0]!;
     const ds = this.#dataSize;
@@ -129,10 +187,8 @@ export class ShareChain {
     head.i32[LENGTH] = 0;
     try {
       if (len <= ds) {
-        if (typeof src === 'string') head.buf.write(src, 0, len, 'utf8');
-        else head.data.set(src, 0);
+        head.data.set(bytes, 0);
       } else {
-        const bytes = typeof src === 'string' ? Buffer.from(src, 'utf8') : src;
         for (let i = 0, off = 0; off < len; i++, off += ds) {
           const seg = this.#segment(i, true);
           const n = Math.min(ds, len - off);
@@ -190,6 +246,7 @@ export class ShareChain {
     const cached = new Map<number, Segment>();
     for (let i = 1; i < this.#segs.length; i++) cached.set(this.#segs[i]!.shmid, this.#segs[i]!);
     this.#segs.length = 1;
+    this.#changed();
     this.#removeChain(head.i32[NEXT_SHMID]!, cached);
     head.map.close();
     this.#segs = [];
@@ -205,6 +262,17 @@ export class ShareChain {
   detachAll(): void {
     for (const s of this.#segs) s.map.close();
     this.#segs = [];
+    this.#changed();
+  }
+
+  /** The attachments or the state changed: the plans made over the old ones go. */
+  #changed(): void {
+    this.#readPlan = undefined;
+    this.#readId = -1;
+    if (this.#writeIds.length > 0) {
+      this.#writePlans = [];
+      this.#writeIds = [];
+    }
   }
 
   /** If another process removed segments (shm_state changed), drop every attachment but the head's. */
@@ -215,6 +283,7 @@ export class ShareChain {
     for (let i = 1; i < this.#segs.length; i++) this.#segs[i]!.map.close();
     this.#segs.length = 1;
     this.#state = st;
+    this.#changed();
   }
 
   /** Segment i of the chain, attaching the linked one or (for a writer) creating it. */
@@ -235,6 +304,7 @@ export class ShareChain {
       );
     }
     this.#segs.push(seg);
+    this.#changed();
     return seg;
   }
 
@@ -305,7 +375,6 @@ export class ShareChain {
       i32: new Int32Array(ab, 0, size >= HEADER_SIZE ? 4 : 0),
       u32: new Uint32Array(ab, 0, size >= HEADER_SIZE ? 4 : 0),
       data: new Uint8Array(ab, size >= HEADER_SIZE ? HEADER_SIZE : 0, ds),
-      buf: Buffer.from(ab, size >= HEADER_SIZE ? HEADER_SIZE : 0, ds),
     };
   }
 
@@ -320,6 +389,7 @@ export class ShareChain {
     last.i32[NEXT_SHMID] = -1;
     head.u32[SHM_STATE] = head.u32[SHM_STATE]! + 1;
     this.#state = head.u32[SHM_STATE]!;
+    this.#changed();
   }
 
   /**

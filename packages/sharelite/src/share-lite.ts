@@ -1,7 +1,7 @@
 // The ShareLite facade: the public API of an IPC::ShareLite handle (Perl's methods, async variants, lifecycle).
 // The format and protocol live beside it: share-open.ts (new_share), share-chain.ts (read_share, write_share and
 // the segment chain), share-lock.ts (the semaphore lock), protocol.ts (the constants and semop tables).
-import { expected, getSerializer } from '@shm/core';
+import { expected, getSerializer, sysv } from '@shm/core';
 import { type ParsedOptions, parseArgs, type ShareLiteKey, type ShareLiteOptions } from './args.js';
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './constants.js';
 import type { ShareChain } from './share-chain.js';
@@ -22,9 +22,11 @@ const destroyAtExit = new Set<ShareLite>();
 let exitHookInstalled = false;
 
 const { code: errCode } = ShareErrors;
+const WOULD_BLOCK = sysv.GuardedCopyStatus.WouldBlock;
 
-/** Any value store() accepts, as bytes (strings are handled separately). */
-function asBytes(data: unknown): Uint8Array {
+/** Any value store() accepts, as bytes: a string as its UTF-8 encoding. */
+function toBytes(data: unknown): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -202,17 +204,24 @@ export class ShareLite {
    */
   store(data: string | Uint8Array | ArrayBufferView | ArrayBuffer): void {
     this.#checkSync();
-    const src = typeof data === 'string' ? data : asBytes(data);
-    const len = typeof src === 'string' ? Buffer.byteLength(src, 'utf8') : src.byteLength;
+    const bytes = toBytes(data);
+    const len = bytes.byteLength;
     this.#checkLength(len);
     const lock = this.#lock!;
+    const chain = this.#chain!;
     const held = lock.state;
-    if (held !== LOCK_EX) {
-      if (held === LOCK_SH) lock.release();
-      lock.take(LOCK_EX);
+    if (held === LOCK_SH) lock.release();
+    // One addon call when the attached chain already fits the value (the fast path); else, or when its guard
+    // fails, write_share in TypeScript under the exclusive lock the call left held.
+    const plan = chain.writePlan(len);
+    if (plan < 0) {
+      if (held !== LOCK_EX) lock.take(LOCK_EX);
+    } else if (lock.copy(plan, LOCK_EX, true, bytes) >= 0) {
+      if (held === LOCK_SH) lock.take(LOCK_SH);
+      return;
     }
     try {
-      this.#chain!.write(src, len);
+      chain.write(bytes, len);
     } finally {
       if (held !== LOCK_EX) {
         lock.release();
@@ -232,33 +241,41 @@ export class ShareLite {
     this.#checkSync();
     checkInto(into);
     const lock = this.#lock!;
-    if (lock.state !== 0) return this.#chain!.read(into);
-    lock.take(LOCK_SH);
+    const chain = this.#chain!;
+    const held = lock.state;
+    const dest = into ?? chain.fetchBuffer();
+    const n = lock.copy(chain.readPlan(), LOCK_SH, true, dest);
+    if (n >= 0) return chain.fetched(dest, n, into);
+    // The guard failed (the chain changed, the value outgrew `dest`): read_share in TypeScript under the lock.
     try {
-      return this.#chain!.read(into);
+      return chain.read(into);
     } finally {
-      lock.release();
+      if (held === 0) lock.release();
     }
   }
 
   /** store() that waits for the lock without blocking the event loop. Calls on one handle run in order. */
   storeAsync(data: string | Uint8Array | ArrayBufferView | ArrayBuffer): Promise<void> {
     this.#checkOpen();
-    const src = typeof data === 'string' ? data : asBytes(data);
-    const len = typeof src === 'string' ? Buffer.byteLength(src, 'utf8') : src.byteLength;
+    const bytes = toBytes(data);
+    const len = bytes.byteLength;
     this.#checkLength(len);
     return this.#serial(async () => {
       this.#checkOpen();
       const lock = this.#lock!;
+      const chain = this.#chain!;
       const held = lock.state;
-      if (held !== LOCK_EX) {
-        if (held === LOCK_SH) lock.release();
-        await lock.takeAsync(LOCK_EX);
-      }
-      try {
-        this.#chain!.write(src, len);
-      } finally {
-        if (held !== LOCK_EX) lock.release();
+      if (held === LOCK_SH) lock.release();
+      // Uncontended, one addon call with the non-blocking lock; else wait on a thread of its own, then the slow way.
+      const plan = chain.writePlan(len);
+      const r = plan < 0 ? WOULD_BLOCK : lock.copy(plan, LOCK_EX, false, bytes);
+      if (r < 0) {
+        if (r === WOULD_BLOCK && held !== LOCK_EX) await lock.takeAsync(LOCK_EX);
+        try {
+          chain.write(bytes, len);
+        } finally {
+          if (held !== LOCK_EX) lock.release();
+        }
       }
       if (held === LOCK_SH) await lock.takeAsync(LOCK_SH);
     });
@@ -271,12 +288,16 @@ export class ShareLite {
     return this.#serial(async () => {
       this.#checkOpen();
       const lock = this.#lock!;
-      if (lock.state !== 0) return this.#chain!.read(into);
-      await lock.takeAsync(LOCK_SH);
+      const chain = this.#chain!;
+      const held = lock.state;
+      const dest = into ?? chain.fetchBuffer();
+      const n = lock.copy(chain.readPlan(), LOCK_SH, false, dest);
+      if (n >= 0) return chain.fetched(dest, n, into);
+      if (n === WOULD_BLOCK) await lock.takeAsync(LOCK_SH);
       try {
-        return this.#chain!.read(into);
+        return chain.read(into);
       } finally {
-        lock.release();
+        if (held === 0) lock.release();
       }
     });
   }

@@ -16,6 +16,7 @@ const EX_UN = 2;
 const SH = 3;
 const SH_NB = 4;
 const SH_UN = 5;
+const { GuardFailed: GUARD_FAILED, UnlockLost: UNLOCK_LOST } = sysv.GuardedCopyStatus;
 
 /**
  * One handle's view of a share's 3-semaphore set. Locks are not counted: the caller asks for a lock only when it
@@ -28,10 +29,11 @@ export class ShareLock {
   readonly semid: number;
   readonly #errors: ShareErrors;
   /** The six tables, read once by the addon; every lock and unlock is then one call with three numbers. */
-  readonly #tables: sysv.NativeSemTables;
+  readonly tables: sysv.NativeSemTables;
   readonly #id: number;
-  /** sysv.semApply without its wrapper: two calls per store or fetch. */
+  /** sysv.semApply and sysv.guardedCopy without their wrappers. */
   readonly #semApply = sysv.semApplyFn();
+  readonly #guardedCopy = sysv.guardedCopyFn();
   /** Aborted (and replaced) by cancelWaits: every takeAsync waiting at that moment rejects. */
   #abort = new AbortController();
   #waits = 0;
@@ -39,8 +41,8 @@ export class ShareLock {
   constructor(semid: number, errors: ShareErrors) {
     this.semid = semid;
     this.#errors = errors;
-    this.#tables = sysv.semTables(semid, TABLES);
-    this.#id = this.#tables.id;
+    this.tables = sysv.semTables(semid, TABLES);
+    this.#id = this.tables.id;
   }
 
   /** True while a takeAsync waits on its thread. */
@@ -87,6 +89,32 @@ export class ShareLock {
     }
     if (ok) this.state = mode;
     return ok;
+  }
+
+  /**
+   * Runs a guarded copy plan of this lock's tables (ShareChain.readPlan/writePlan) in one addon call, under `mode`
+   * taken and released by that call when this handle holds no lock (with `wait` false it does not wait), or under
+   * the lock the handle holds. Returns the byte count; GuardedCopyStatus.WouldBlock (`wait` false: nothing held);
+   * or GuardFailed: nothing was written and the handle now holds `mode` (or still its own lock), so the caller
+   * does the work the slow way and releases.
+   * @throws ShmSystemError from semop (EINVAL/EIDRM: the share was removed), EAGAIN when the unlock found the
+   *   semaphore already 0.
+   */
+  copy(plan: number, mode: typeof LOCK_SH | typeof LOCK_EX, wait: boolean, data: Uint8Array): number {
+    const own = this.state === 0;
+    let r: number;
+    try {
+      if (!own) r = this.#guardedCopy(plan, -1, -1, data);
+      else if (mode === LOCK_EX) r = this.#guardedCopy(plan, wait ? EX : EX_NB, EX_UN, data);
+      else r = this.#guardedCopy(plan, wait ? SH : SH_NB, SH_UN, data);
+    } catch (e) {
+      throw this.#errors.system(e, 'cannot lock');
+    }
+    if (r >= 0) return r;
+    if (r === GUARD_FAILED) {
+      if (own) this.state = mode;
+    } else if (r === UNLOCK_LOST) throw this.#errors.unlockLost();
+    return r;
   }
 
   /** Makes every takeAsync that is waiting now reject with `reason` (close and destroy). */

@@ -72,7 +72,7 @@ function semget(o: ParsedOptions, errors: ShareErrors): number {
 
 /** Steps 3-6 of new_share, under the exclusive lock; releases it whatever happens (Perl leaks it on failure). */
 function finishOpen(o: ParsedOptions, errors: ShareErrors, lock: ShareLock): ShareChain {
-  const chain = new ShareChain(o.key, o.flags, errors);
+  const chain = new ShareChain(o.key, o.flags, errors, lock.tables);
   try {
     const { key, flags } = o;
     const asked = o.size > HEADER_SIZE;
