@@ -249,8 +249,12 @@ function flatList(
   return Int32Array.from(out);
 }
 
-function wordRef(t: readonly unknown[], name: string): number[] {
-  return [checkInt(t[0], `${name}[0]`, 0, 65535), checkInt(t[1], `${name}[1]`, 0)];
+/** Checks [seg, offset] of a word against the segments' sizes: an aligned int32 inside its segment. */
+function wordRef(t: readonly unknown[], name: string, sizes: readonly number[]): number[] {
+  const seg = checkInt(t[0], `${name}[0]`, 0, sizes.length - 1);
+  const off = checkInt(t[1], `${name}[1]`, 0, sizes[seg]! - 4);
+  if (off % 4 !== 0) throw expected('a multiple of 4 (an aligned word)', `${name}[1]`, off, RangeError);
+  return [seg, off];
 }
 
 /**
@@ -258,7 +262,8 @@ function wordRef(t: readonly unknown[], name: string): number[] {
  * `tables`: read and bounds-checked once, then run by `guardedCopy(plan.id, lock, unlock, data)` in one call.
  * The plan keeps no mapping open: closing one makes the plan's calls throw EBADF. Nothing in it knows a format;
  * the caller's spec says which words to check and write.
- * @throws TypeError/RangeError for a malformed spec, an index past `segments`, a word or piece outside its segment.
+ * @throws TypeError/RangeError for a malformed spec, an index past `segments`, a word or piece outside its segment
+ *   or a word not aligned to 4 bytes.
  */
 export function guardedCopyPlan(
   tables: NativeSemTables,
@@ -267,28 +272,38 @@ export function guardedCopyPlan(
 ): NativeGuardedCopy {
   if (typeof tables !== 'object' || tables === null || typeof tables.id !== 'number')
     throw expected('a semTables() object', 'tables', tables);
-  if (!Array.isArray(segments)) throw expected('an array of mappings', 'segments', segments);
+  if (!Array.isArray(segments) || segments.length === 0 || segments.length > 65536)
+    throw expected('an array of 1 to 65536 mappings', 'segments', segments);
+  const sizes = segments.map((m, i) => {
+    if (typeof m !== 'object' || m === null || typeof m.size !== 'number')
+      throw expected('a mapping', `segments[${i}]`, m);
+    return m.size;
+  });
   checkOptions(spec, 'spec');
   if (spec.direction !== 'read' && spec.direction !== 'write')
     throw expected("'read' or 'write'", 'spec.direction', spec.direction);
-  const checks = flatList(spec.checks, 'spec.checks', 3, (t, n) => [...wordRef(t, n), u32(t[2], `${n}[2]`)]);
+  const checks = flatList(spec.checks, 'spec.checks', 3, (t, n) => [
+    ...wordRef(t, n, sizes),
+    u32(t[2], `${n}[2]`),
+  ]);
   let count = new Int32Array(0);
   if (spec.count !== undefined) {
     if (!Array.isArray(spec.count)) throw expected('a [seg, offset] pair', 'spec.count', spec.count);
-    count = Int32Array.from(wordRef(spec.count, 'spec.count'));
+    count = Int32Array.from(wordRef(spec.count, 'spec.count', sizes));
   }
   if (!Array.isArray(spec.pieces))
     throw expected('an array of [seg, offset, length]', 'spec.pieces', spec.pieces);
-  const pieces = flatList(spec.pieces, 'spec.pieces', 3, (t, n) => [
-    ...wordRef(t, n),
-    checkInt(t[2], `${n}[2]`, 0),
-  ]);
+  const pieces = flatList(spec.pieces, 'spec.pieces', 3, (t, n) => {
+    const seg = checkInt(t[0], `${n}[0]`, 0, sizes.length - 1);
+    const off = checkInt(t[1], `${n}[1]`, 0, sizes[seg]!);
+    return [seg, off, checkInt(t[2], `${n}[2]`, 0, sizes[seg]! - off)];
+  });
   const writes = (w: readonly GuardedWrite[] | undefined, name: string) =>
     flatList(w, name, 4, (t, n) => {
       if (t[2] !== 'set' && t[2] !== 'add' && t[2] !== 'count')
         throw expected("'set', 'add' or 'count'", `${n}[2]`, t[2]);
       const op = WRITE_OPS[t[2]];
-      return [...wordRef(t, n), op, op === WRITE_OPS.count ? 0 : u32(t[3], `${n}[3]`)];
+      return [...wordRef(t, n, sizes), op, op === WRITE_OPS.count ? 0 : u32(t[3], `${n}[3]`)];
     });
   const before = writes(spec.before, 'spec.before');
   const after = writes(spec.after, 'spec.after');

@@ -2,6 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   bindingExports,
   type MemfdBinding,
+  type NativeGuardedCopy,
   type NativeMapping,
   type NativeSemTables,
   type PosixBinding,
@@ -107,6 +108,17 @@ describe('the typed mirror of the addon (binding-types.ts)', () => {
     const members: (keyof NativeSemTables)[] = ['id'];
     expect(
       Object.getOwnPropertyNames(Tables.prototype)
+        .filter((n) => n !== 'constructor')
+        .sort(),
+    ).toEqual([...members].sort());
+  });
+
+  it('gives GuardedCopy objects exactly the members NativeGuardedCopy declares', () => {
+    const Plan = loadBinding().GuardedCopy;
+    if (!Plan) return; // no SysV on this platform
+    const members: (keyof NativeGuardedCopy)[] = ['id'];
+    expect(
+      Object.getOwnPropertyNames(Plan.prototype)
         .filter((n) => n !== 'constructor')
         .sort(),
     ).toEqual([...members].sort());

@@ -1,14 +1,15 @@
-// GuardedCopy: a copy between a JS buffer and pieces of attached segments, under a semop lock, in one call: apply a
-// lock table, check words, write words, copy, write words, apply an unlock table. Thread-safety: JS thread only.
+// GuardedCopy: a copy between a JS buffer and pieces of attached segments under a semop lock, in one call: apply
+// a lock table, check words, write words, copy, write words, apply an unlock table. Thread-safety: JS thread only.
 //
-// Format-free mechanism (decision 0009): every offset, expected value and table comes from the caller, who knows the
-// format (packages/sharelite/src/protocol.ts for IPC::ShareLite); nothing here knows a header. The plan (segments,
-// checks, pieces, writes) is read and bounds-checked once when the object is made; a hot call passes (plan id, lock
-// table, unlock table, buffer), numbers and one Uint8Array, because argument conversion, not the copy, dominates a
-// small value. When a check fails the call returns kGuardFailed with the lock still held and nothing written: the
-// caller re-reads the format and does the work itself under that lock, with no second lock round trip and no window
-// in which another process could change what it checked. No JS runs inside a call, so no mapping can be closed
-// between the closed-check and the copy.
+// Format-free mechanism (docs/decisions/0009): every offset, expected value and table comes from the caller, who
+// knows the format (packages/sharelite/src/protocol.ts for IPC::ShareLite); nothing here knows a header. The plan
+// (segments, checks, pieces, writes) is read and bounds-checked once when the object is made; a hot call passes
+// (plan id, lock table, unlock table, buffer). Measured here: the call itself costs 0.06 us, but the same two
+// semops cost ~1 us more CPU as two addon calls with JS between them than back to back in one. When a check fails
+// the call returns kGuardFailed with the lock still held and nothing written: the caller re-reads the memory and
+// does the work itself under that lock, with no second lock round trip and no window in which another process
+// could change what it checked. No JS runs inside a call, so no mapping can be closed between the closed-check
+// and the copy.
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -102,7 +103,8 @@ class GuardedCopy : public Napi::ObjectWrap<GuardedCopy> {
     auto p = std::make_shared<PlanState>();
     p->tables = FindSemTables(ArgInt32(info, 0, "tables"));
     if (!p->tables) throw Napi::TypeError::New(env, "Expected the id of a live SemTables for tables");
-    if (info.Length() < 2 || !info[1].IsArray()) throw Napi::TypeError::New(env, "Expected an array of Mappings for maps");
+    if (info.Length() < 2 || !info[1].IsArray())
+      throw Napi::TypeError::New(env, "Expected an array of Mappings for maps");
     Napi::Array maps = info[1].As<Napi::Array>();
     if (maps.Length() == 0 || maps.Length() > 65536)
       throw Napi::RangeError::New(env, "Expected 1..65536 Mappings for maps");
@@ -122,8 +124,8 @@ class GuardedCopy : public Napi::ObjectWrap<GuardedCopy> {
       CheckSeg(env, *p, seg, name);
       size_t size = p->segs[static_cast<size_t>(seg)]->size();
       if (off < 0 || len < 0 || static_cast<uint64_t>(off) + static_cast<uint64_t>(len) > size) {
-        throw Napi::RangeError::New(env, "Expected " + name + " to lie within its segment of " +
-                                             std::to_string(size) + " bytes");
+        throw Napi::RangeError::New(env, "Expected a range within its segment's " + std::to_string(size) +
+                                             " bytes for " + name);
       }
       p->pieces.push_back({static_cast<uint32_t>(seg), static_cast<uint32_t>(off), static_cast<uint32_t>(len)});
       p->capacity += static_cast<uint64_t>(len);
@@ -153,7 +155,8 @@ class GuardedCopy : public Napi::ObjectWrap<GuardedCopy> {
       throw Napi::RangeError::New(env, "Expected an aligned word offset within the segment's " +
                                            std::to_string(size) + " bytes for " + name);
     }
-    if (op < kSet || op > kSetCount) throw Napi::RangeError::New(env, "Expected 0 (set), 1 (add) or 2 (count) for " + name);
+    if (op < kSet || op > kSetCount)
+      throw Napi::RangeError::New(env, "Expected 0 (set), 1 (add) or 2 (count) for " + name);
     return {static_cast<uint32_t>(seg), static_cast<uint32_t>(off), value, op};
   }
 
@@ -201,8 +204,9 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "Expected a number for plan");
   const std::shared_ptr<PlanState>* found = t_plans.Find(id);
   if (!found) throw Napi::TypeError::New(env, "Expected the id of a live GuardedCopy for plan");
-  std::shared_ptr<PlanState> keep = *found;  // alive for the call, whatever a GC does meanwhile
-  const PlanState& p = *keep;
+  // No JS value is made before the last use of `p` (statuses and errors are made after it), so no finalizer can
+  // run and free the plan meanwhile: a raw reference, no reference-count traffic.
+  const PlanState& p = **found;
   SemTablesState& t = *p.tables;
   std::vector<struct sembuf>* lock = Table(env, t, argv[1], "lock");
   std::vector<struct sembuf>* unlock = Table(env, t, argv[2], "unlock");
@@ -213,7 +217,8 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
       type != napi_uint8_array) {
     throw Napi::TypeError::New(env, "Expected a Uint8Array for data");
   }
-  if (p.write && length > INT32_MAX) throw Napi::RangeError::New(env, "Expected at most 2147483647 bytes for data");
+  if (p.write && length > INT32_MAX)
+    throw Napi::RangeError::New(env, "Expected at most 2147483647 bytes for data");
 
   constexpr size_t kInline = 16;
   char* inline_base[kInline];
