@@ -16,12 +16,14 @@
         ["OS=='linux'", {
           "sources": ["cpp/posix/fd_ops.cc", "cpp/posix/process.cc", "cpp/linux/memfd.cc", "cpp/linux/futex.cc",
                       "cpp/linux/futex_waitv.cc", "cpp/common/thread_waiter.cc",
-                      "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sharelite.cc"]
+                      "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sem_table.cc", "cpp/sysv/sem_wait.cc",
+                      "cpp/sysv/guarded_copy.cc"]
         }],
         ["OS=='mac'", {
           "sources": ["cpp/posix/fd_ops.cc", "cpp/posix/process.cc", "cpp/darwin/ulock.cc",
                       "cpp/common/thread_waiter.cc",
-                      "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sharelite.cc"],
+                      "cpp/sysv/shm.cc", "cpp/sysv/sem.cc", "cpp/sysv/sem_table.cc", "cpp/sysv/sem_wait.cc",
+                      "cpp/sysv/guarded_copy.cc"],
           "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
                               "MACOSX_DEPLOYMENT_TARGET": "11.0" }
         }],

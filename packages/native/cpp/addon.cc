@@ -31,7 +31,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shm::InitWait(env, exports);
   shm::InitSysvShm(env, exports);
   shm::InitSysvSem(env, exports);
-  shm::InitSysvShareLite(env, exports);
   features.Set("posix", true);
   features.Set("sysv", true);
 #if defined(__linux__)

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { loadBinding } from './binding.js';
 import type {
+  NativeGuardedCopy,
   NativeMapping,
-  NativeShareLiteChain,
+  NativeSemTables,
   SemStatResult,
-  ShareLiteLock,
   ShmStatResult,
   SysvBinding,
 } from './binding-types.js';
@@ -99,9 +99,45 @@ export function semop(semid: number, ops: readonly SemOp[], timeoutMs?: number):
   return sysv().semop(checkInt(semid, 'semid', 0), flatten(ops), checkTimeout(timeoutMs)) === 0;
 }
 
-/** semop on a pool thread: the event loop keeps running while it waits. */
-export async function semopAsync(semid: number, ops: readonly SemOp[], timeoutMs?: number): Promise<boolean> {
-  return (await sysv().semopAsync(checkInt(semid, 'semid', 0), flatten(ops), checkTimeout(timeoutMs))) === 0;
+/** Options of semopAsync. */
+export interface SemopAsyncOptions {
+  /**
+   * Aborting it stops the wait: the promise rejects with `signal.reason`, and a semop that succeeds at that
+   * moment is taken back, so an aborted wait never leaves its ops applied.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * semop that waits on a thread of its own, never on a libuv pool thread, so the event loop and the pool (fs, dns,
+ * crypto, zlib) keep running however many waits are pending. Resolves true, or false when IPC_NOWAIT would block
+ * or `timeoutMs` ran out. A pending wait keeps the process alive; a finished or aborted one holds nothing.
+ */
+export async function semopAsync(
+  semid: number,
+  ops: readonly SemOp[],
+  timeoutMs?: number,
+  opts: SemopAsyncOptions = {},
+): Promise<boolean> {
+  const id = checkInt(semid, 'semid', 0);
+  const flat = flatten(ops);
+  const t = checkTimeout(timeoutMs);
+  checkOptions(opts, 'opts');
+  const { signal } = opts;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw expected('an AbortSignal or undefined', 'signal', signal);
+  if (signal?.aborted) throw signal.reason;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      if (wait.cancel()) reject(signal!.reason);
+    };
+    const wait = sysv().semopWait(id, flat, t, (err, rc) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(rc === 0);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
@@ -114,48 +150,191 @@ export function semopRaw(semid: number, flatOps: Int32Array | number[], timeoutM
   return sysv().semop(semid, flatOps, timeoutMs);
 }
 
-/** The six IPC::ShareLite op tables, flat (num, op, flg) triples (sharelite's protocol.ts RAW). */
-export interface ShareLiteTables {
-  /** Take the exclusive lock (blocking). */
-  EX_LOCK: Int32Array;
-  /** Take the exclusive lock, or fail with EAGAIN (IPC_NOWAIT). */
-  EX_LOCK_NB: Int32Array;
-  /** Release the exclusive lock. */
-  EX_UNLOCK: Int32Array;
-  /** Take the shared lock (blocking). */
-  SH_LOCK: Int32Array;
-  /** Take the shared lock, or fail with EAGAIN (IPC_NOWAIT). */
-  SH_LOCK_NB: Int32Array;
-  /** Release the shared lock. */
-  SH_UNLOCK: Int32Array;
-}
-
 /**
- * The fixed part of the native store/fetch fast path of one IPC::ShareLite share (see NativeShareLiteChain), for
- * @shm/sharelite. The tables are applied exactly as given.
+ * Reads the op tables of one semaphore set once (each validated like semop's ops) for semApply, which then
+ * applies one by index with three numbers: the fastest way to lock and unlock on every operation.
  */
-export function shareliteChain(semid: number, t: ShareLiteTables): NativeShareLiteChain {
-  const Chain = sysv().ShareLiteChain;
+export function semTables(semid: number, tables: readonly (readonly SemOp[])[]): NativeSemTables {
   const id = checkInt(semid, 'semid', 0);
-  return new Chain(id, t.EX_LOCK, t.EX_LOCK_NB, t.EX_UNLOCK, t.SH_LOCK, t.SH_LOCK_NB, t.SH_UNLOCK);
+  if (!Array.isArray(tables) || tables.length === 0 || tables.length > 32)
+    throw expected('1 to 32 op tables', 'tables', tables);
+  return new (sysv().SemTables)(
+    id,
+    tables.map((t) => Int32Array.from(flatten(t))),
+  );
 }
 
 /**
- * IPC::ShareLite's fetch in one native call (SysvBinding.shareliteFetch). A hot path: `chain` is a
- * NativeShareLiteChain's id and nothing is validated here.
+ * Applies table `index` of a semTables() object, by its `id`, atomically: 0, or a negative number (-EAGAIN)
+ * when IPC_NOWAIT would block or `timeoutMs` ran out (< 0 waits forever). A hot path: only the addon's own
+ * checks run (a TypeError for an id that is no live table set, a RangeError for an index it does not have).
+ * @throws ShmSystemError `semop` for any other failure (EINVAL/EIDRM: the set was removed).
  */
-export function shareliteFetch(
-  chain: number,
-  lock: ShareLiteLock,
-  state: number,
-  dest: Uint8Array | null,
-): Buffer | number {
-  return sysv().shareliteFetch(chain, lock, state, dest);
+export function semApply(tables: number, index: number, timeoutMs: number): number {
+  return sysv().semApply(tables, index, timeoutMs);
 }
 
-/** IPC::ShareLite's store in one native call (SysvBinding.shareliteStore); a hot path like shareliteFetch. */
-export function shareliteStore(chain: number, lock: ShareLiteLock, state: number, data: Uint8Array): number {
-  return sysv().shareliteStore(chain, lock, state, data);
+/**
+ * semApply itself, the addon's function with nothing in front of it, for a caller that keeps it (a lock that
+ * applies a table on every operation saves the wrapper's cost twice per operation).
+ */
+export function semApplyFn(): (tables: number, index: number, timeoutMs: number) => number {
+  return sysv().semApply;
+}
+
+/** A check of a guarded copy: the int32 word at byte `offset` (a multiple of 4) of segment `seg` must be `value`. */
+export type GuardedCheck = readonly [seg: number, offset: number, value: number];
+/** A byte range of a guarded copy: `length` bytes at `offset` of segment `seg`. */
+export type GuardedPiece = readonly [seg: number, offset: number, length: number];
+/**
+ * A word write of a guarded copy, at byte `offset` (a multiple of 4) of segment `seg`: `set` it to `value`, `add`
+ * `value` to it (wrapping at 32 bits), or set it to the `count` of bytes copied.
+ */
+export type GuardedWrite =
+  | readonly [seg: number, offset: number, op: 'set' | 'add', value: number]
+  | readonly [seg: number, offset: number, op: 'count'];
+
+/**
+ * What a guarded copy does, in this order, after its lock table: every check; the byte count (the word at `count`,
+ * or the data's length); the `before` writes; the copy of `count` bytes to (`write`) or from (`read`) the pieces
+ * in order; the `after` writes; then its unlock table. A check that fails, a count above the pieces' capacity or
+ * (reading) above the data's length stops it before anything is written: see GuardedCopyStatus.GuardFailed.
+ * Segments are indices into the mappings the plan was made with. Values are 32-bit (signed or unsigned spelling).
+ */
+export interface GuardedCopySpec {
+  /** `write`: data into the pieces; `read`: the pieces into data. */
+  direction: 'read' | 'write';
+  /** Words that must hold the given values (e.g. a header the caller read last time). */
+  checks?: readonly GuardedCheck[];
+  /** The word that holds the byte count (a read of a value whose length is in memory); default: the data's length. */
+  count?: readonly [seg: number, offset: number];
+  /** The byte ranges, filled or read in order; their lengths add up to the capacity. */
+  pieces: readonly GuardedPiece[];
+  /** Word writes after the checks, before the copy. */
+  before?: readonly GuardedWrite[];
+  /** Word writes after the copy, before the unlock. */
+  after?: readonly GuardedWrite[];
+}
+
+/** What guardedCopy returns besides a byte count (>= 0). */
+export const GuardedCopyStatus = {
+  /** The lock table (with IPC_NOWAIT) would block: nothing is held, nothing was done. */
+  WouldBlock: -1,
+  /** A check or the count failed: the lock table was applied and stays applied, nothing was written. */
+  GuardFailed: -2,
+  /** Everything was done, but the unlock table found a semaphore already at 0 (EAGAIN). */
+  UnlockLost: -3,
+} as const;
+
+const WRITE_OPS = { set: 0, add: 1, count: 2 } as const;
+
+function u32(v: unknown, name: string): number {
+  return checkInt(v, name, -(2 ** 31), 2 ** 32 - 1) | 0;
+}
+
+function flatList(
+  v: readonly (readonly unknown[])[] | undefined,
+  name: string,
+  width: number,
+  each: (t: readonly unknown[], name: string) => number[],
+): Int32Array {
+  if (v === undefined) return new Int32Array(0);
+  if (!Array.isArray(v)) throw expected(`an array of ${width}-element tuples`, name, v);
+  const out: number[] = [];
+  v.forEach((t, i) => {
+    const n = `${name}[${i}]`;
+    if (!Array.isArray(t)) throw expected('a tuple', n, t);
+    out.push(...each(t, n));
+  });
+  return Int32Array.from(out);
+}
+
+/** Checks [seg, offset] of a word against the segments' sizes: an aligned int32 inside its segment. */
+function wordRef(t: readonly unknown[], name: string, sizes: readonly number[]): number[] {
+  const seg = checkInt(t[0], `${name}[0]`, 0, sizes.length - 1);
+  const off = checkInt(t[1], `${name}[1]`, 0, sizes[seg]! - 4);
+  if (off % 4 !== 0) throw expected('a multiple of 4 (an aligned word)', `${name}[1]`, off, RangeError);
+  return [seg, off];
+}
+
+/**
+ * Makes a guarded copy plan over `segments` (attached mappings, e.g. from shmat) whose locks are tables of
+ * `tables`: read and bounds-checked once, then run by `guardedCopy(plan.id, lock, unlock, data)` in one call.
+ * The plan keeps no mapping open: closing one makes the plan's calls throw EBADF. Nothing in it knows a format;
+ * the caller's spec says which words to check and write.
+ * @throws TypeError/RangeError for a malformed spec, an index past `segments`, a word or piece outside its segment
+ *   or a word not aligned to 4 bytes.
+ */
+export function guardedCopyPlan(
+  tables: NativeSemTables,
+  segments: readonly NativeMapping[],
+  spec: GuardedCopySpec,
+): NativeGuardedCopy {
+  if (typeof tables !== 'object' || tables === null || typeof tables.id !== 'number')
+    throw expected('a semTables() object', 'tables', tables);
+  if (!Array.isArray(segments) || segments.length === 0 || segments.length > 65536)
+    throw expected('an array of 1 to 65536 mappings', 'segments', segments);
+  const sizes = segments.map((m, i) => {
+    if (typeof m !== 'object' || m === null || typeof m.size !== 'number')
+      throw expected('a mapping', `segments[${i}]`, m);
+    return m.size;
+  });
+  checkOptions(spec, 'spec');
+  if (spec.direction !== 'read' && spec.direction !== 'write')
+    throw expected("'read' or 'write'", 'spec.direction', spec.direction);
+  const checks = flatList(spec.checks, 'spec.checks', 3, (t, n) => [
+    ...wordRef(t, n, sizes),
+    u32(t[2], `${n}[2]`),
+  ]);
+  let count = new Int32Array(0);
+  if (spec.count !== undefined) {
+    if (!Array.isArray(spec.count)) throw expected('a [seg, offset] pair', 'spec.count', spec.count);
+    count = Int32Array.from(wordRef(spec.count, 'spec.count', sizes));
+  }
+  if (!Array.isArray(spec.pieces))
+    throw expected('an array of [seg, offset, length]', 'spec.pieces', spec.pieces);
+  const pieces = flatList(spec.pieces, 'spec.pieces', 3, (t, n) => {
+    const seg = checkInt(t[0], `${n}[0]`, 0, sizes.length - 1);
+    const off = checkInt(t[1], `${n}[1]`, 0, sizes[seg]!);
+    return [seg, off, checkInt(t[2], `${n}[2]`, 0, sizes[seg]! - off)];
+  });
+  const writes = (w: readonly GuardedWrite[] | undefined, name: string) =>
+    flatList(w, name, 4, (t, n) => {
+      if (t[2] !== 'set' && t[2] !== 'add' && t[2] !== 'count')
+        throw expected("'set', 'add' or 'count'", `${n}[2]`, t[2]);
+      const op = WRITE_OPS[t[2]];
+      return [...wordRef(t, n, sizes), op, op === WRITE_OPS.count ? 0 : u32(t[3], `${n}[3]`)];
+    });
+  const before = writes(spec.before, 'spec.before');
+  const after = writes(spec.after, 'spec.after');
+  return new (sysv().GuardedCopy)(
+    tables.id,
+    [...segments],
+    spec.direction === 'write',
+    checks,
+    count,
+    pieces,
+    before,
+    after,
+  );
+}
+
+/**
+ * Runs a guarded copy plan, by its `id`, in one call: applies table `lock` of its semTables (-1: none, the caller
+ * holds the lock; a table with IPC_NOWAIT makes it a try), then the plan (see GuardedCopySpec), then table `unlock`
+ * (-1: keep the lock). Returns the byte count, or a GuardedCopyStatus: on GuardFailed the lock stays held so the
+ * caller can read the memory and finish the job itself. A hot path: only the addon's own checks run.
+ * @throws ShmSystemError `semop` (EINVAL/EIDRM: the set was removed), EBADF when a segment was closed (before
+ *   locking); TypeError/RangeError for an id that is no live plan, a table index it does not have, data that is no
+ *   Uint8Array.
+ */
+export function guardedCopy(plan: number, lock: number, unlock: number, data: Uint8Array): number {
+  return sysv().guardedCopy(plan, lock, unlock, data);
+}
+
+/** guardedCopy itself, the addon's function with nothing in front of it, for a caller that keeps it. */
+export function guardedCopyFn(): (plan: number, lock: number, unlock: number, data: Uint8Array) => number {
+  return sysv().guardedCopy;
 }
 
 /** `semctl(GETVAL)`: semaphore `num` of the set. */

@@ -2,8 +2,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   bindingExports,
   type MemfdBinding,
+  type NativeGuardedCopy,
   type NativeMapping,
-  type NativeShareLiteChain,
+  type NativeSemTables,
   type PosixBinding,
   type ProcessBinding,
   type SysvBinding,
@@ -108,12 +109,23 @@ describe('the typed mirror of the addon (binding-types.ts)', () => {
     ).toEqual([...members].sort());
   });
 
-  it('gives ShareLiteChain objects exactly the members NativeShareLiteChain declares', () => {
-    const Chain = loadBinding().ShareLiteChain;
-    if (!Chain) return; // no SysV on this platform
-    const members: (keyof NativeShareLiteChain)[] = ['id', 'setSegments'];
+  it('gives SemTables objects exactly the members NativeSemTables declares', () => {
+    const Tables = loadBinding().SemTables;
+    if (!Tables) return; // no SysV on this platform
+    const members: (keyof NativeSemTables)[] = ['id'];
     expect(
-      Object.getOwnPropertyNames(Chain.prototype)
+      Object.getOwnPropertyNames(Tables.prototype)
+        .filter((n) => n !== 'constructor')
+        .sort(),
+    ).toEqual([...members].sort());
+  });
+
+  it('gives GuardedCopy objects exactly the members NativeGuardedCopy declares', () => {
+    const Plan = loadBinding().GuardedCopy;
+    if (!Plan) return; // no SysV on this platform
+    const members: (keyof NativeGuardedCopy)[] = ['id'];
+    expect(
+      Object.getOwnPropertyNames(Plan.prototype)
         .filter((n) => n !== 'constructor')
         .sort(),
     ).toEqual([...members].sort());

@@ -1,62 +1,32 @@
-import { constants as osConstants } from 'node:os';
-import { expected, getSerializer, ShmError, ShmSystemError, sysv } from '@shm/core';
-
-const { ShareLiteLock, ShareLiteStatus } = sysv;
-
-type NativeMapping = sysv.NativeMapping;
-
+// The ShareLite facade: the public API of an IPC::ShareLite handle (Perl's methods, async variants, lifecycle).
+// The format and protocol live beside it: share-open.ts (new_share), share-chain.ts (read_share, write_share and
+// the segment chain), share-lock.ts (the semaphore lock), protocol.ts (the constants and semop tables).
+import { expected, getSerializer, sysv } from '@shm/core';
 import { type ParsedOptions, parseArgs, type ShareLiteKey, type ShareLiteOptions } from './args.js';
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './constants.js';
-import {
-  DEFAULT_SEGMENT_SIZE,
-  EX_LOCK,
-  HEADER_SIZE,
-  LENGTH,
-  NEXT_SHMID,
-  RAW,
-  SEM_INIT,
-  SH_LOCK,
-  SHM_STATE,
-  VERSION,
-} from './protocol.js';
+import type { ShareChain } from './share-chain.js';
+import { ShareErrors } from './share-errors.js';
+import type { LockState, ShareLock } from './share-lock.js';
+import { type OpenedShare, openShare } from './share-open.js';
 import { decodeValue, encodeValue, type ValueSerializer } from './value-methods.js';
 
-/** One attached segment. The views stay valid until `map.close()`. */
-interface Segment {
-  shmid: number;
-  map: NativeMapping;
-  /** Header words: next_shmid, length (int32). */
-  i32: Int32Array;
-  /** Header words: shm_state, version (uint32). */
-  u32: Uint32Array;
-  /** The data area (segment size - 16 bytes), for copies. */
-  data: Uint8Array;
-  /** The same area as a Buffer, for writing strings without an intermediate copy. */
-  buf: Buffer;
-}
-
-/** The lock a handle holds: 0 (none), LOCK_SH or LOCK_EX. */
-export type LockState = 0 | typeof LOCK_SH | typeof LOCK_EX;
+export type { LockState } from './share-lock.js';
 
 const MAX_LENGTH = 0x7fffffff; // the header's length is a C int
-const MAX_OPEN_RETRIES = 1000;
-const MAX_KEY_PROBES = 1 << 20;
 
-let deferOpen = false;
+/** The constructor's first argument from ShareLite.open: the handle opens later. Not exported, so unreachable. */
+const OPEN_LATER: unique symbol = Symbol('ShareLite.open');
+
 /** Handles with destroy: true, destroyed when the process exits normally (Perl's DESTROY at global destruction). */
 const destroyAtExit = new Set<ShareLite>();
 let exitHookInstalled = false;
 
-function hex(k: number): string {
-  return `0x${(k >>> 0).toString(16).padStart(8, '0')}`;
-}
+const { code: errCode } = ShareErrors;
+const WOULD_BLOCK = sysv.GuardedCopyStatus.WouldBlock;
 
-function errCode(e: unknown): string | undefined {
-  return ShmError.isInstance(e) ? e.code : undefined;
-}
-
-/** Any value store() accepts, as bytes (strings are handled separately). */
-function asBytes(data: unknown): Uint8Array {
+/** Any value store() accepts, as bytes: a string as its UTF-8 encoding. */
+function toBytes(data: unknown): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -68,10 +38,31 @@ function checkInto(into: unknown): void {
     throw expected('a Uint8Array or undefined', 'into', into);
 }
 
-/** The result buffer: a view of `into` when it is large enough, else fresh (uninitialised: every byte is copied). */
-function alloc(len: number, into: Uint8Array | undefined): Buffer {
-  if (into && into.byteLength >= len) return Buffer.from(into.buffer, into.byteOffset, len);
-  return Buffer.allocUnsafe(len);
+function parseLock(flags: unknown): number {
+  if (flags === undefined || flags === null) return LOCK_EX;
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 15) {
+    throw expected('LOCK_SH, LOCK_EX or LOCK_UN, optionally with LOCK_NB', 'flags', flags);
+  }
+  if (flags === 0) return LOCK_EX;
+  const ex = (flags & LOCK_EX) !== 0;
+  const sh = (flags & LOCK_SH) !== 0;
+  const un = (flags & LOCK_UN) !== 0;
+  if ((ex && sh) || (un && (ex || sh))) {
+    throw expected(
+      'one of LOCK_SH, LOCK_EX or LOCK_UN (optionally with LOCK_NB)',
+      'flags',
+      flags,
+      RangeError,
+    );
+  }
+  return un ? LOCK_UN : ex ? LOCK_EX : sh ? LOCK_SH : 0;
+}
+
+function parseTimeout(t: unknown): number {
+  if (t === undefined) return -1;
+  if (typeof t !== 'number' || Number.isNaN(t) || t < 0)
+    throw expected('a number of milliseconds >= 0', 'timeoutMs', t);
+  return t === Number.POSITIVE_INFINITY ? -1 : t;
 }
 
 /**
@@ -80,34 +71,19 @@ function alloc(len: number, into: Uint8Array | undefined): Buffer {
  *
  * Sync methods block the calling thread while another process holds a conflicting lock, exactly like the Perl
  * module. On the main thread that freezes the event loop: use `ShareLite.open()`, `lockAsync()`, `storeAsync()`,
- * `fetchAsync()` and `destroyAsync()`, which wait on a libuv pool thread instead.
+ * `fetchAsync()` and `destroyAsync()`, which wait on a thread of their own instead (never on the libuv pool, so
+ * fs, dns and crypto calls keep running however many waits are pending).
  *
  * Locks belong to the process (SEM_UNDO), so the kernel releases them if the process dies. Two handles in one
  * process (or in two worker threads of it) still exclude each other through the semaphore values.
  */
 export class ShareLite {
   readonly #o: ParsedOptions;
-  readonly #keyName: string;
-  #semid = -1;
-  /** segs[0] is the head; segs[i] holds bytes [i*dataSize, (i+1)*dataSize). */
-  #segs: Segment[] = [];
-  /** The native store/fetch fast path; its copy of the segment list is refreshed after #segs changes. */
-  #chain: sysv.NativeShareLiteChain | undefined;
-  /** Its id for the hot calls (the object keeps it valid). */
-  #chainId = -1;
-  /** #segs changed since the chain last saw it (#chainChanged), or there is no chain yet. */
-  #chainStale = true;
-  /** The length the last fetch() returned: the next allocating fetch hands the addon a buffer of that size. */
-  #lastLength = 0;
-  #segSize = 0;
-  #dataSize = 0;
-  /** The head's shm_state when the attachments in #segs were made. */
-  #state = 0;
-  /** Next key to try for a new chained segment (per handle, as in Perl; only grows). */
-  #nextKey: number;
-  #lock: LockState = 0;
+  readonly #errors: ShareErrors;
+  /** Set once open; undefined before (ShareLite.open) and after close. */
+  #lock: ShareLock | undefined;
+  #chain: ShareChain | undefined;
   #closed = false;
-  #opened = false;
   #destroyOnClose: boolean;
   /** Async operations in flight on this handle; sync calls are refused meanwhile. */
   #busy = 0;
@@ -135,17 +111,16 @@ export class ShareLite {
     size?: number,
   );
   constructor(...args: unknown[]) {
-    this.#o = parseArgs(args);
-    const k = this.#o.key;
-    this.#keyName = k === IPC_PRIVATE ? 'key IPC_PRIVATE' : `key ${k} (${hex(k)})`;
-    this.#nextKey = (k + 1) | 0;
+    const later = args[0] === OPEN_LATER;
+    this.#o = parseArgs(later ? (args[1] as unknown[]) : args);
+    this.#errors = new ShareErrors(this.#o.key);
     // Nobody else can reach a private share by key, so keeping it after close would only leak it.
-    this.#destroyOnClose = this.#o.destroy || k === IPC_PRIVATE;
-    if (!deferOpen) this.#openSync();
+    this.#destroyOnClose = this.#o.destroy || this.#o.key === IPC_PRIVATE;
+    if (!later) this.#adopt(openShare(this.#o, this.#errors, 'sync'));
   }
 
   /**
-   * Opens the share like the constructor, but waits for the lock on a pool thread, so the event loop keeps
+   * Opens the share like the constructor, but waits for the lock on a thread of its own, so the event loop keeps
    * running while another process holds a lock. Same arguments and errors as the constructor.
    */
   static async open(options?: ShareLiteOptions): Promise<ShareLite>;
@@ -159,14 +134,8 @@ export class ShareLite {
     size?: number,
   ): Promise<ShareLite>;
   static async open(...args: unknown[]): Promise<ShareLite> {
-    deferOpen = true;
-    let s: ShareLite;
-    try {
-      s = new (ShareLite as any)(...args);
-    } finally {
-      deferOpen = false;
-    }
-    await s.#serial(() => s.#openAsync());
+    const s = new (ShareLite as new (...a: unknown[]) => ShareLite)(OPEN_LATER, args);
+    await s.#serial(async () => s.#adopt(await openShare(s.#o, s.#errors, 'async')));
     return s;
   }
 
@@ -182,7 +151,7 @@ export class ShareLite {
   }
   /** The real size of every segment of this share in bytes, header included (the creator's choice). */
   get segmentSize(): number {
-    return this.#segSize;
+    return this.#chain?.segmentSize ?? 0;
   }
   /** The flags passed to semget and shmget (mode bits | IPC_CREAT | IPC_EXCL). */
   get flags(): number {
@@ -212,7 +181,7 @@ export class ShareLite {
   }
   /** The lock this handle holds: 0, LOCK_SH or LOCK_EX. */
   get locked(): LockState {
-    return this.#lock;
+    return this.#lock?.state ?? 0;
   }
   /** True once close() or destroy() ran. */
   get closed(): boolean {
@@ -220,7 +189,7 @@ export class ShareLite {
   }
   /** The semaphore set's id and the head segment's shmid (for diagnostics and `ipcs`). */
   get ids(): { semid: number; shmid: number } {
-    return { semid: this.#semid, shmid: this.#segs[0]?.shmid ?? -1 };
+    return { semid: this.#lock?.semid ?? -1, shmid: this.#chain?.headShmid ?? -1 };
   }
 
   // ---------------------------------------------------------------- data
@@ -235,23 +204,30 @@ export class ShareLite {
    */
   store(data: string | Uint8Array | ArrayBufferView | ArrayBuffer): void {
     this.#checkSync();
-    const src = typeof data === 'string' ? data : asBytes(data);
-    const len = typeof src === 'string' ? Buffer.byteLength(src, 'utf8') : src.byteLength;
+    const bytes = toBytes(data);
+    const len = bytes.byteLength;
     this.#checkLength(len);
-    const held = this.#lock;
-    const bytes = typeof src === 'string' ? Buffer.from(src, 'utf8') : src;
-    if (held === LOCK_SH) this.#unlockNow();
-    if (this.#storeNative(held === LOCK_EX ? ShareLiteLock.Held : ShareLiteLock.Take, bytes) !== 0) {
-      // Slow: the exclusive lock is held (ours, or taken by the call); the JS path grows or shrinks the chain.
-      try {
-        this.#write(bytes, len);
-      } finally {
-        if (held !== LOCK_EX) this.#rawUnlock(RAW.EX_UNLOCK);
-        if (held === LOCK_SH) this.#relockShared();
-      }
+    const lock = this.#lock!;
+    const chain = this.#chain!;
+    const held = lock.state;
+    if (held === LOCK_SH) lock.release();
+    // One addon call when the attached chain already fits the value (the fast path); else, or when its guard
+    // fails, write_share in TypeScript under the exclusive lock the call left held.
+    const plan = chain.writePlan(len);
+    if (plan < 0) {
+      if (held !== LOCK_EX) lock.take(LOCK_EX);
+    } else if (lock.copy(plan, LOCK_EX, true, bytes) >= 0) {
+      if (held === LOCK_SH) lock.take(LOCK_SH);
       return;
     }
-    if (held === LOCK_SH) this.#relockShared();
+    try {
+      chain.write(bytes, len);
+    } finally {
+      if (held !== LOCK_EX) {
+        lock.release();
+        if (held === LOCK_SH) lock.take(LOCK_SH);
+      }
+    }
   }
 
   /**
@@ -264,53 +240,44 @@ export class ShareLite {
   fetch(into?: Uint8Array): Buffer {
     this.#checkSync();
     checkInto(into);
-    const held = this.#lock;
-    const r = this.#fetchNative(held === 0 ? ShareLiteLock.Take : ShareLiteLock.Held, into);
-    if (r !== ShareLiteStatus.Slow) return r as Buffer;
-    // Slow: the lock is held (ours or taken by the call); the JS path attaches, validates and copies.
+    const lock = this.#lock!;
+    const chain = this.#chain!;
+    const held = lock.state;
+    const dest = into ?? chain.fetchBuffer();
+    const n = lock.copy(chain.readPlan(), LOCK_SH, true, dest);
+    if (n >= 0) return chain.fetched(dest, n, into);
+    // The guard failed (the chain changed, the value outgrew `dest`): read_share in TypeScript under the lock.
     try {
-      return this.#read(into);
+      return chain.read(into);
     } finally {
-      if (held === 0) this.#rawUnlock(RAW.SH_UNLOCK);
+      if (held === 0) lock.release();
     }
   }
 
   /** store() that waits for the lock without blocking the event loop. Calls on one handle run in order. */
   storeAsync(data: string | Uint8Array | ArrayBufferView | ArrayBuffer): Promise<void> {
     this.#checkOpen();
-    const src = typeof data === 'string' ? data : asBytes(data);
-    const len = typeof src === 'string' ? Buffer.byteLength(src, 'utf8') : src.byteLength;
+    const bytes = toBytes(data);
+    const len = bytes.byteLength;
     this.#checkLength(len);
     return this.#serial(async () => {
       this.#checkOpen();
-      const held = this.#lock;
-      if (held !== LOCK_SH) {
-        // Uncontended: one native call with the non-blocking lock; else wait on a pool thread as below.
-        const bytes = typeof src === 'string' ? Buffer.from(src, 'utf8') : src;
-        const r = this.#storeNative(held === 0 ? ShareLiteLock.TryTake : ShareLiteLock.Held, bytes);
-        if (r === 0) return;
-        if (r === ShareLiteStatus.Slow) {
-          try {
-            this.#write(bytes, len);
-          } finally {
-            if (held === 0) this.#rawUnlock(RAW.EX_UNLOCK);
-          }
-          return;
+      const lock = this.#lock!;
+      const chain = this.#chain!;
+      const held = lock.state;
+      if (held === LOCK_SH) lock.release();
+      // Uncontended, one addon call with the non-blocking lock; else wait on a thread of its own, then the slow way.
+      const plan = chain.writePlan(len);
+      const r = plan < 0 ? WOULD_BLOCK : lock.copy(plan, LOCK_EX, false, bytes);
+      if (r < 0) {
+        if (r === WOULD_BLOCK && held !== LOCK_EX) await lock.takeAsync(LOCK_EX);
+        try {
+          chain.write(bytes, len);
+        } finally {
+          if (held !== LOCK_EX) lock.release();
         }
       }
-      if (held !== LOCK_EX) {
-        if (held === LOCK_SH) this.#unlockNow();
-        await this.#acquire(RAW.EX_LOCK_NB, EX_LOCK, -1);
-      }
-      try {
-        this.#write(src, len);
-      } finally {
-        if (held !== LOCK_EX) this.#rawUnlock(RAW.EX_UNLOCK);
-      }
-      if (held === LOCK_SH) {
-        await this.#acquire(RAW.SH_LOCK_NB, SH_LOCK, -1);
-        this.#lock = LOCK_SH;
-      }
+      if (held === LOCK_SH) await lock.takeAsync(LOCK_SH);
     });
   }
 
@@ -320,15 +287,17 @@ export class ShareLite {
     checkInto(into);
     return this.#serial(async () => {
       this.#checkOpen();
-      const held = this.#lock;
-      // Uncontended: one native call with the non-blocking lock; else wait on a pool thread as below.
-      const r = this.#fetchNative(held === 0 ? ShareLiteLock.TryTake : ShareLiteLock.Held, into);
-      if (r !== ShareLiteStatus.WouldBlock && r !== ShareLiteStatus.Slow) return r as Buffer;
-      if (r === ShareLiteStatus.WouldBlock) await this.#acquire(RAW.SH_LOCK_NB, SH_LOCK, -1);
+      const lock = this.#lock!;
+      const chain = this.#chain!;
+      const held = lock.state;
+      const dest = into ?? chain.fetchBuffer();
+      const n = lock.copy(chain.readPlan(), LOCK_SH, false, dest);
+      if (n >= 0) return chain.fetched(dest, n, into);
+      if (n === WOULD_BLOCK) await lock.takeAsync(LOCK_SH);
       try {
-        return this.#read(into);
+        return chain.read(into);
       } finally {
-        if (held === 0) this.#rawUnlock(RAW.SH_UNLOCK);
+        if (held === 0) lock.release();
       }
     });
   }
@@ -374,50 +343,44 @@ export class ShareLite {
    */
   lock(flags: number = LOCK_EX, timeoutMs?: number): boolean {
     this.#checkSync();
-    const want = this.#parseLock(flags);
-    const t = this.#timeout(timeoutMs); // checked even when nothing waits (held already, LOCK_NB, LOCK_UN)
+    const want = parseLock(flags);
+    const t = parseTimeout(timeoutMs); // checked even when nothing waits (held already, LOCK_NB, LOCK_UN)
+    const lock = this.#lock!;
     if (want === LOCK_UN) {
-      this.#unlockNow();
+      lock.release();
       return true;
     }
-    if (want === 0 || want === this.#lock) return true;
-    const nb = (flags & LOCK_NB) !== 0;
-    if (this.#lock !== 0) this.#unlockNow();
-    const ok =
-      want === LOCK_EX
-        ? this.#raw(nb ? RAW.EX_LOCK_NB : RAW.EX_LOCK, nb ? -1 : t)
-        : this.#raw(nb ? RAW.SH_LOCK_NB : RAW.SH_LOCK, nb ? -1 : t);
-    if (ok) this.#lock = want as LockState;
-    return ok;
+    if (want === 0 || want === lock.state) return true;
+    lock.release();
+    return lock.take(want as typeof LOCK_EX, (flags & LOCK_NB) === 0, t);
   }
 
-  /** lock() that waits on a pool thread, so the event loop keeps running. Resolves true, or false as lock(). */
+  /**
+   * lock() that waits on a thread of its own (never the libuv pool), so the event loop keeps running. Resolves
+   * true, or false as lock(). close() or destroy() meanwhile rejects it with ERR_SHM_CLOSED.
+   */
   lockAsync(flags: number = LOCK_EX, timeoutMs?: number): Promise<boolean> {
     this.#checkOpen();
-    const want = this.#parseLock(flags);
-    const t = this.#timeout(timeoutMs);
+    const want = parseLock(flags);
+    const t = parseTimeout(timeoutMs);
     return this.#serial(async () => {
       this.#checkOpen();
+      const lock = this.#lock!;
       if (want === LOCK_UN) {
-        this.#unlockNow();
+        lock.release();
         return true;
       }
-      if (want === 0 || want === this.#lock) return true;
-      const nb = (flags & LOCK_NB) !== 0;
-      if (this.#lock !== 0) this.#unlockNow();
-      let ok: boolean;
-      if (want === LOCK_EX)
-        ok = nb ? this.#raw(RAW.EX_LOCK_NB, -1) : await this.#acquire(RAW.EX_LOCK_NB, EX_LOCK, t);
-      else ok = nb ? this.#raw(RAW.SH_LOCK_NB, -1) : await this.#acquire(RAW.SH_LOCK_NB, SH_LOCK, t);
-      if (ok) this.#lock = want as LockState;
-      return ok;
+      if (want === 0 || want === lock.state) return true;
+      lock.release();
+      const mode = want as typeof LOCK_EX;
+      return (flags & LOCK_NB) !== 0 ? lock.take(mode, false) : lock.takeAsync(mode, t);
     });
   }
 
   /** Releases the lock this handle holds (none: no-op). Returns true. Same as lock(LOCK_UN). */
   unlock(): boolean {
     this.#checkSync();
-    this.#unlockNow();
+    this.#lock!.release();
     return true;
   }
 
@@ -426,7 +389,7 @@ export class ShareLite {
   /** The share's write counter: 1 when created, +1 on every store (wraps at 2^32). Read without a lock, as Perl. */
   version(): number {
     this.#checkOpen();
-    return this.#segs[0]!.u32[VERSION]!;
+    return this.#chain!.version;
   }
 
   /**
@@ -438,7 +401,7 @@ export class ShareLite {
     this.#checkOpen();
     for (let attempt = 0; ; attempt++) {
       try {
-        return this.#countSegments();
+        return this.#chain!.count();
       } catch (e) {
         // A writer may have removed a segment while we walked (no lock is taken): walk again.
         if (attempt < 3 && (errCode(e) === 'EINVAL' || errCode(e) === 'EIDRM')) continue;
@@ -452,39 +415,39 @@ export class ShareLite {
   /**
    * Detaches this handle and releases its lock; the share stays unless the handle was opened with
    * `destroy` (or is IPC_PRIVATE), in which case close() is destroy(). Unlike Perl's DESTROY it does not take
-   * the exclusive lock first, so it never blocks. Idempotent.
+   * the exclusive lock first, so it never blocks. Async calls still waiting for a lock reject with ERR_SHM_CLOSED
+   * (so do those queued behind them). Idempotent.
    */
   close(): void {
     if (this.#closed) return;
-    this.#checkSync();
+    this.#checkIdle();
     if (this.#destroyOnClose) {
       this.destroy();
       return;
     }
     try {
-      this.#unlockNow();
+      this.#lock?.release();
     } catch {
       /* the set was removed meanwhile: nothing to release */
     } finally {
-      this.#detachAll();
-      this.#closed = true;
-      destroyAtExit.delete(this);
+      this.#detach();
     }
   }
 
   /**
    * Removes the share from the system: takes the exclusive lock (waiting for other holders), removes every
    * segment of the chain and the semaphore set, and closes this handle. Other handles then get EINVAL/EIDRM.
-   * A link that points at a missing or foreign segment stops the walk (the rest is left, with a warning).
+   * A link that points at a missing or foreign segment stops the walk (the rest is left, with a warning). Async
+   * calls still waiting for a lock reject with ERR_SHM_CLOSED.
    */
   destroy(): void {
     if (this.#closed) return;
-    this.#checkSync();
+    this.#checkIdle();
+    const lock = this.#lock!;
     try {
-      if (this.#lock !== LOCK_EX) {
-        if (this.#lock === LOCK_SH) this.#unlockNow();
-        this.#raw(RAW.EX_LOCK, -1);
-        this.#lock = LOCK_EX;
+      if (lock.state !== LOCK_EX) {
+        lock.release();
+        lock.take(LOCK_EX);
       }
     } catch (e) {
       if (this.#alreadyRemoved(e)) return;
@@ -498,11 +461,11 @@ export class ShareLite {
     if (this.#closed) return Promise.resolve();
     return this.#serial(async () => {
       if (this.#closed) return;
+      const lock = this.#lock!;
       try {
-        if (this.#lock !== LOCK_EX) {
-          if (this.#lock === LOCK_SH) this.#unlockNow();
-          await this.#acquire(RAW.EX_LOCK_NB, EX_LOCK, -1);
-          this.#lock = LOCK_EX;
+        if (lock.state !== LOCK_EX) {
+          lock.release();
+          await lock.takeAsync(LOCK_EX);
         }
       } catch (e) {
         if (this.#alreadyRemoved(e)) return;
@@ -512,111 +475,65 @@ export class ShareLite {
     });
   }
 
-  // ---------------------------------------------------------------- internals: open
+  // ---------------------------------------------------------------- internals
 
-  #openSync(): void {
-    for (let attempt = 0; ; attempt++) {
-      this.#semid = this.#semget();
-      try {
-        this.#raw(RAW.EX_LOCK, -1);
-        break;
-      } catch (e) {
-        // The set was removed between semget and semop: start again (as new_share does).
-        if (attempt < MAX_OPEN_RETRIES && (errCode(e) === 'EINVAL' || errCode(e) === 'EIDRM')) continue;
-        throw e;
-      }
-    }
-    this.#finishOpen();
-  }
-
-  async #openAsync(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      this.#semid = this.#semget();
-      try {
-        await this.#acquire(RAW.EX_LOCK_NB, EX_LOCK, -1);
-        break;
-      } catch (e) {
-        if (attempt < MAX_OPEN_RETRIES && (errCode(e) === 'EINVAL' || errCode(e) === 'EIDRM')) continue;
-        throw e;
-      }
-    }
-    this.#finishOpen();
-  }
-
-  #semget(): number {
-    try {
-      return sysv.semget(this.#o.key, 3, this.#o.flags);
-    } catch (e) {
-      throw this.#sysError(e, 'cannot open the semaphore set of');
-    }
-  }
-
-  /** Steps 3-6 of new_share, under the exclusive lock; releases it whatever happens (Perl leaks it on failure). */
-  #finishOpen(): void {
-    this.#lock = LOCK_EX;
-    try {
-      const { key, flags } = this.#o;
-      const asked = this.#o.size > HEADER_SIZE;
-      const want = asked ? this.#o.size : DEFAULT_SEGMENT_SIZE;
-      let shmid: number | undefined;
-      // Without a size, adopt an existing share's segment size. Perl asks for 65536 and so cannot open a share
-      // made with smaller segments (EINVAL). Size 1 fits any segment; the permission bits are still checked.
-      if (!asked && key !== IPC_PRIVATE && !(flags & IPC_EXCL)) {
-        try {
-          shmid = sysv.shmget(key, 1, flags & ~(IPC_CREAT | IPC_EXCL));
-        } catch (e) {
-          if (errCode(e) !== 'ENOENT' || !(flags & IPC_CREAT))
-            throw this.#sysError(e, 'cannot open the head segment of');
-        }
-      }
-      try {
-        shmid ??= sysv.shmget(key, want, flags);
-      } catch (e) {
-        throw this.#sysError(e, 'cannot open the head segment of', this.#sizeHint(e, want));
-      }
-      const head = this.#attach(shmid, 'the head segment');
-      this.#segs = [head];
-      this.#chainChanged();
-      if (head.map.size <= HEADER_SIZE) {
-        throw this.#badFormat(`its head segment (shmid ${shmid}) is only ${head.map.size} bytes`);
-      }
-      if (sysv.semGetVal(this.#semid, SEM_INIT) === 0) {
-        sysv.semSetVal(this.#semid, SEM_INIT, 1);
-        head.i32[LENGTH] = 0;
-        head.i32[NEXT_SHMID] = -1;
-        head.u32[SHM_STATE] = 1;
-        head.u32[VERSION] = 1;
-      }
-      this.#state = head.u32[SHM_STATE]!;
-      this.#segSize = head.map.size;
-      this.#dataSize = this.#segSize - HEADER_SIZE;
-    } catch (e) {
-      this.#detachAll();
-      try {
-        // A set nobody ever initialised was made by this call: remove it rather than leak it. A process waiting
-        // on it gets EIDRM and starts over, as the protocol expects.
-        if (this.#o.create && sysv.semGetVal(this.#semid, SEM_INIT) === 0) sysv.semRemove(this.#semid);
-        else this.#rawUnlock(RAW.EX_UNLOCK);
-      } catch {
-        /* already gone */
-      }
-      this.#lock = 0;
-      this.#closed = true;
-      throw e;
-    }
-    this.#rawUnlock(RAW.EX_UNLOCK);
-    this.#opened = true;
+  /** The open protocol's result becomes this handle's. */
+  #adopt(s: OpenedShare): void {
+    this.#lock = s.lock;
+    this.#chain = s.chain;
     if (this.#destroyOnClose) this.#registerExit();
   }
 
-  #sizeHint(e: unknown, want: number): string {
-    if (errCode(e) !== 'EINVAL') return '';
+  #checkLength(len: number): void {
+    if (len > MAX_LENGTH) throw this.#errors.tooLarge(len, MAX_LENGTH);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed || !this.#chain) throw this.#errors.closed();
+  }
+
+  #checkSync(): void {
+    this.#checkOpen();
+    if (this.#busy) throw this.#errors.busy();
+  }
+
+  /**
+   * close() and destroy() with async calls in flight: those waiting for a lock are rejected (the waiter threads
+   * stop and a lock granted meanwhile is given back); any other is queued and will find the handle closed. Before
+   * ShareLite.open finished there is nothing to close yet.
+   */
+  #checkIdle(): void {
+    if (!this.#chain) throw this.#errors.busy();
+    this.#lock!.cancelWaits(this.#errors.closed());
+  }
+
+  /** Closes the handle without touching the share: detach, forget the lock, leave the exit list. */
+  #detach(): void {
+    this.#chain?.detachAll();
+    this.#lock?.forget();
+    this.#closed = true;
+    destroyAtExit.delete(this);
+  }
+
+  /** destroy_share with destroy=1; the caller holds the exclusive lock. */
+  #removeAll(): void {
+    const lock = this.#lock!;
+    let err = this.#chain!.removeAll(); // the chain's problems are only warned of: the set is always removed
+    this.#detach();
     try {
-      const real = sysv.shmStat(sysv.shmget(this.#o.key, 1, 0)).size;
-      return ` (it exists with segments of ${real} bytes; the requested size ${want} is larger)`;
-    } catch {
-      return '';
+      lock.removeSet();
+    } catch (e) {
+      err ??= e;
     }
+    if (err) throw this.#errors.system(err, 'cannot remove');
+  }
+
+  /** Another handle destroyed the share (its set is gone): just let go of our attachments. */
+  #alreadyRemoved(e: unknown): boolean {
+    const c = errCode(e);
+    if (c !== 'EINVAL' && c !== 'EIDRM') return false;
+    this.#detach();
+    return true;
   }
 
   #registerExit(): void {
@@ -632,499 +549,14 @@ export class ShareLite {
   #destroyAtExit(): void {
     if (this.#closed || this.#busy) return;
     try {
-      if (this.#lock !== LOCK_EX) {
-        if (this.#lock === LOCK_SH) this.#unlockNow();
-        if (!this.#raw(RAW.EX_LOCK, 1000)) return;
-        this.#lock = LOCK_EX;
+      const lock = this.#lock!;
+      if (lock.state !== LOCK_EX) {
+        lock.release();
+        if (!lock.take(LOCK_EX, true, 1000)) return;
       }
       this.#removeAll();
     } catch {
       /* exiting anyway */
-    }
-  }
-
-  // ---------------------------------------------------------------- internals: data
-
-  #checkLength(len: number): void {
-    if (len > MAX_LENGTH) {
-      throw new ShmError(
-        'ERR_SHM_TOO_LARGE',
-        `Cannot store ${len} bytes in the IPC::ShareLite share with ${this.#keyName}: the format's limit is ${MAX_LENGTH}`,
-        { target: this.#keyName },
-      );
-    }
-  }
-
-  /** Called after every change to #segs: the native fast paths get a fresh list of mappings. */
-  #chainChanged(): void {
-    this.#chainStale = true;
-  }
-
-  /** The native chain's id, after handing it the current segment list if that changed. */
-  #fastChain(): number {
-    if (this.#chainStale) {
-      if (!this.#chain) {
-        this.#chain = sysv.shareliteChain(this.#semid, RAW);
-        this.#chainId = this.#chain.id;
-      }
-      this.#chain.setSegments(this.#segs.map((s) => s.map));
-      this.#chainStale = false;
-    }
-    return this.#chainId;
-  }
-
-  /**
-   * store in one native call: the exclusive lock per `lock` (Take, TryTake, or Held: this handle holds it),
-   * write_share steps 2-7 over the attached chain, the exclusive unlock unless Held. Returns 0 when done; Slow when
-   * the chain must grow, shrink or be re-attached (the exclusive lock is then held and nothing was written);
-   * WouldBlock when TryTake would block (nothing held).
-   */
-  #storeNative(lock: sysv.ShareLiteLock, bytes: Uint8Array): number {
-    let r: number;
-    try {
-      r = sysv.shareliteStore(this.#fastChain(), lock, this.#state, bytes);
-    } catch (e) {
-      throw this.#sysError(e, 'cannot lock');
-    }
-    if (r === ShareLiteStatus.UnlockLost) throw this.#unlockLost();
-    return r;
-  }
-
-  /**
-   * fetch in one native call: the shared lock per `lock` (Take, TryTake, or Held: this handle holds a lock),
-   * read_share over the attached chain, the shared unlock unless Held. Returns the value; Slow when the chain must
-   * be re-attached or the header needs the JS checks (the lock is then held); WouldBlock when TryTake would block.
-   * Without `into`, the addon gets a buffer of the last fetched length (from Node's pool for small values: far
-   * cheaper than a Buffer made by the addon) and fills it when the length is unchanged; else it allocates one of
-   * the exact length itself.
-   */
-  #fetchNative(lock: sysv.ShareLiteLock, into: Uint8Array | undefined): Buffer | number {
-    const guess = into ? undefined : this.#lastLength > 0 ? Buffer.allocUnsafe(this.#lastLength) : undefined;
-    let r: Buffer | number;
-    try {
-      r = sysv.shareliteFetch(this.#fastChain(), lock, this.#state, (into ?? guess) || null);
-    } catch (e) {
-      throw this.#sysError(e, 'cannot lock');
-    }
-    if (typeof r !== 'number') {
-      this.#lastLength = r.length;
-      return r;
-    }
-    if (r < 0) {
-      if (r === ShareLiteStatus.UnlockLost) throw this.#unlockLost();
-      return r;
-    }
-    if (into) return Buffer.from(into.buffer, into.byteOffset, r);
-    this.#lastLength = r;
-    if (r === guess!.length) return guess!;
-    // The value shrank: an exact copy, so a small value never pins the larger buffer.
-    return r === 0 ? Buffer.alloc(0) : Buffer.from(guess!.subarray(0, r));
-  }
-
-  /** write_share steps 2-7; the caller holds the exclusive lock. */
-  #write(src: string | Uint8Array, len: number): void {
-    this.#revalidate();
-    const head = this.#segs[0]!;
-    const ds = this.#dataSize;
-    // Crash safety as in Perl: a writer that dies while copying leaves an empty value, never a torn one.
-    head.i32[LENGTH] = 0;
-    try {
-      if (len <= ds) {
-        if (typeof src === 'string') head.buf.write(src, 0, len, 'utf8');
-        else head.data.set(src, 0);
-      } else {
-        const bytes = typeof src === 'string' ? Buffer.from(src, 'utf8') : src;
-        for (let i = 0, off = 0; off < len; i++, off += ds) {
-          const seg = this.#segment(i, true);
-          const n = Math.min(ds, len - off);
-          seg.data.set(bytes.subarray(off, off + n), 0);
-        }
-      }
-      head.i32[LENGTH] = len;
-      const last = this.#segs[len > ds ? Math.ceil(len / ds) - 1 : 0]!;
-      if (last.i32[NEXT_SHMID]! >= 0) this.#collect(last);
-    } finally {
-      // Also after a failure: the value changed (to empty), and readers that cache by version must see it.
-      head.u32[VERSION] = head.u32[VERSION]! + 1;
-    }
-  }
-
-  /** read_share steps 2-3; the caller holds a lock. */
-  #read(into: Uint8Array | undefined): Buffer {
-    this.#revalidate();
-    const head = this.#segs[0]!;
-    const len = head.i32[LENGTH]!;
-    if (len < 0) throw this.#badFormat(`its header says the value is ${len} bytes long`);
-    if (len === 0) return Buffer.alloc(0);
-    const ds = this.#dataSize;
-    if (len <= ds) {
-      const out = alloc(len, into);
-      out.set(len === ds ? head.data : head.data.subarray(0, len), 0);
-      return out;
-    }
-    const nseg = Math.ceil(len / ds);
-    // Walk (and validate) the whole chain before allocating, so a corrupt length cannot make us allocate
-    // more than the chain actually holds.
-    for (let i = 1; i < nseg; i++) this.#segment(i, false, len);
-    const out = alloc(len, into);
-    for (let i = 0, off = 0; i < nseg; i++, off += ds) {
-      const seg = this.#segs[i]!;
-      const n = len - off;
-      out.set(n >= ds ? seg.data : seg.data.subarray(0, n), off);
-    }
-    return out;
-  }
-
-  /** If another process removed segments (shm_state changed), drop every attachment but the head's. */
-  #revalidate(): void {
-    const head = this.#segs[0]!;
-    const st = head.u32[SHM_STATE]!;
-    if (st === this.#state) return;
-    for (let i = 1; i < this.#segs.length; i++) this.#segs[i]!.map.close();
-    this.#segs.length = 1;
-    this.#chainChanged();
-    this.#state = st;
-  }
-
-  /** Segment i of the chain, attaching the linked one or (for a writer) creating it. */
-  #segment(i: number, create: boolean, len = 0): Segment {
-    const have = this.#segs[i];
-    if (have) return have;
-    const prev = this.#segs[i - 1]!;
-    const next = prev.i32[NEXT_SHMID]!;
-    let seg: Segment;
-    if (next >= 0) {
-      seg = this.#attachChained(next, i);
-    } else if (create) {
-      seg = this.#createSegment();
-      prev.i32[NEXT_SHMID] = seg.shmid;
-    } else {
-      throw this.#badFormat(
-        `its header says the value is ${len} bytes long but the chain ends after ${i} segment(s) of ${this.#dataSize} data bytes`,
-      );
-    }
-    this.#segs.push(seg);
-    this.#chainChanged();
-    return seg;
-  }
-
-  #attachChained(shmid: number, index: number): Segment {
-    if (this.#segs.some((s) => s.shmid === shmid)) {
-      throw this.#badFormat(`its chain loops: segment ${index} links back to shmid ${shmid}`);
-    }
-    let seg: Segment;
-    try {
-      seg = this.#attach(shmid, `segment ${index}`);
-    } catch (e) {
-      const c = errCode(e);
-      if (c === 'EINVAL' || c === 'EIDRM') {
-        throw this.#badFormat(`segment ${index - 1} links to shmid ${shmid}, which does not exist`, e);
-      }
-      throw e;
-    }
-    if (seg.map.size !== this.#segSize) {
-      seg.map.close();
-      throw this.#badFormat(
-        `segment ${index} (shmid ${shmid}) is ${seg.map.size} bytes, not ${this.#segSize} like the head: not part of this share`,
-      );
-    }
-    return seg;
-  }
-
-  #createSegment(): Segment {
-    const flags = this.#o.flags | IPC_CREAT | IPC_EXCL;
-    const priv = this.#o.key === IPC_PRIVATE;
-    for (let probes = 0; ; probes++) {
-      // Perl gives a private share's segments the public keys 1, 2, 3...; private segments cannot collide.
-      const key = priv ? IPC_PRIVATE : this.#nextKey;
-      if (!priv) this.#nextKey = (this.#nextKey + 1) | 0;
-      let shmid: number;
-      try {
-        shmid = sysv.shmget(key, this.#segSize, flags);
-      } catch (e) {
-        const c = errCode(e);
-        if ((c === 'EEXIST' || c === 'EIDRM') && probes < MAX_KEY_PROBES) continue;
-        throw this.#sysError(e, `cannot create a chained segment (key ${hex(key)}) for`);
-      }
-      let seg: Segment;
-      try {
-        seg = this.#attach(shmid, 'a new segment');
-      } catch (e) {
-        sysv.shmRemove(shmid);
-        throw e;
-      }
-      seg.i32[NEXT_SHMID] = -1;
-      seg.i32[LENGTH] = 0;
-      return seg;
-    }
-  }
-
-  #attach(shmid: number, what: string): Segment {
-    let map: NativeMapping;
-    try {
-      map = sysv.shmat(shmid);
-    } catch (e) {
-      throw this.#sysError(e, `cannot attach ${what} (shmid ${shmid}) of`);
-    }
-    const ab = map.buffer!;
-    const size = map.size;
-    const ds = size > HEADER_SIZE ? size - HEADER_SIZE : 0;
-    return {
-      shmid,
-      map,
-      i32: new Int32Array(ab, 0, size >= HEADER_SIZE ? 4 : 0),
-      u32: new Uint32Array(ab, 0, size >= HEADER_SIZE ? 4 : 0),
-      data: new Uint8Array(ab, size >= HEADER_SIZE ? HEADER_SIZE : 0, ds),
-      buf: Buffer.from(ab, size >= HEADER_SIZE ? HEADER_SIZE : 0, ds),
-    };
-  }
-
-  /** GC after a shrink: remove every segment after `last`, unlink it and bump shm_state. */
-  #collect(last: Segment): void {
-    const head = this.#segs[0]!;
-    const keep = this.#segs.indexOf(last) + 1;
-    const cached = new Map<number, Segment>();
-    for (let i = keep; i < this.#segs.length; i++) cached.set(this.#segs[i]!.shmid, this.#segs[i]!);
-    this.#segs.length = keep;
-    this.#chainChanged();
-    this.#removeChain(last.i32[NEXT_SHMID]!, cached);
-    last.i32[NEXT_SHMID] = -1;
-    head.u32[SHM_STATE] = head.u32[SHM_STATE]! + 1;
-    this.#state = head.u32[SHM_STATE]!;
-  }
-
-  /**
-   * Detaches and removes the chain that starts at `shmid`. Only segments of the head's size that are not seen
-   * twice are removed, so a corrupt link never makes us remove somebody else's segment. Segments in `cached`
-   * (attached when this handle last followed the chain, under the lock) that the walk did not reach are removed
-   * too: a broken link (a share opened at one of our chained keys took a segment over and destroyed it, or the
-   * memory was overwritten) would otherwise leak the rest of the chain, as it does in Perl. Holding them attached
-   * means their shmids still name those segments.
-   */
-  #removeChain(shmid: number, cached: Map<number, Segment>): void {
-    const seen = new Set<number>(this.#segs.map((s) => s.shmid));
-    const gone: number[] = [];
-    let id = shmid;
-    while (id >= 0) {
-      if (seen.has(id)) {
-        this.#warn(`the chain loops back to shmid ${id}; stopped removing there`);
-        break;
-      }
-      seen.add(id);
-      let seg = cached.get(id);
-      cached.delete(id);
-      if (!seg) {
-        try {
-          seg = this.#attach(id, 'a chained segment');
-        } catch (e) {
-          this.#warn(
-            `could not attach shmid ${id} to follow the chain (${(e as Error).message}); stopped there`,
-          );
-          break;
-        }
-      }
-      if (seg.map.size !== this.#segSize) {
-        seg.map.close();
-        this.#warn(`shmid ${id} is ${seg.map.size} bytes, not ${this.#segSize}: not ours, left alone`);
-        break;
-      }
-      const next = seg.i32[NEXT_SHMID]!;
-      seg.map.close();
-      this.#removeSegment(id, gone);
-      id = next;
-    }
-    for (const [cid, seg] of cached) {
-      seg.map.close();
-      this.#removeSegment(cid, gone);
-    }
-    if (gone.length > 0) {
-      this.#warn(
-        `chained segment${gone.length > 1 ? 's' : ''} (shmid ${gone.join(', ')}) had been removed by another ` +
-          'process: a share opened at one of keys key+1, key+2... takes over this share’s chained segments',
-      );
-    }
-  }
-
-  /** IPC_RMID one segment; an id already removed (EINVAL, EIDRM) goes to `gone`, other failures are warned of. */
-  #removeSegment(id: number, gone: number[]): void {
-    try {
-      sysv.shmRemove(id);
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'EINVAL' || code === 'EIDRM') gone.push(id);
-      else this.#warn(`could not remove shmid ${id}: ${(e as Error).message}`);
-    }
-  }
-
-  #countSegments(): number {
-    const head = this.#segs[0]!;
-    const fresh = head.u32[SHM_STATE] === this.#state;
-    const seen = new Set<number>([head.shmid]);
-    let n = 1;
-    let id = head.i32[NEXT_SHMID]!;
-    while (id >= 0) {
-      if (seen.has(id)) throw this.#badFormat(`its chain loops back to shmid ${id}`);
-      seen.add(id);
-      n++;
-      const c = fresh ? this.#segs[n - 1] : undefined;
-      if (c && c.shmid === id) {
-        id = c.i32[NEXT_SHMID]!;
-        continue;
-      }
-      const m = sysv.shmat(id, { readonly: true });
-      try {
-        if (m.size !== this.#segSize) {
-          throw this.#badFormat(`shmid ${id} in its chain is ${m.size} bytes, not ${this.#segSize}`);
-        }
-        id = new Int32Array(m.buffer!, 0, 1)[0]!;
-      } finally {
-        m.close();
-      }
-    }
-    return n;
-  }
-
-  /** destroy_share with destroy=1; the caller holds the exclusive lock. */
-  #removeAll(): void {
-    const head = this.#segs[0]!;
-    const cached = new Map<number, Segment>();
-    for (let i = 1; i < this.#segs.length; i++) cached.set(this.#segs[i]!.shmid, this.#segs[i]!);
-    this.#segs.length = 1;
-    this.#chainChanged();
-    // #removeChain only warns, so the head and the set below are always removed.
-    this.#removeChain(head.i32[NEXT_SHMID]!, cached);
-    head.map.close();
-    this.#segs = [];
-    this.#chainChanged();
-    this.#closed = true;
-    this.#lock = 0;
-    destroyAtExit.delete(this);
-    let err: unknown;
-    try {
-      sysv.shmRemove(head.shmid);
-    } catch (e) {
-      err = e;
-    }
-    try {
-      sysv.semRemove(this.#semid);
-    } catch (e) {
-      err ??= e;
-    }
-    if (err) throw this.#sysError(err, 'cannot remove');
-  }
-
-  /** Another handle destroyed the share (its set is gone): just let go of our attachments. */
-  #alreadyRemoved(e: unknown): boolean {
-    const c = errCode(e);
-    if (c !== 'EINVAL' && c !== 'EIDRM') return false;
-    this.#detachAll();
-    this.#lock = 0;
-    this.#closed = true;
-    destroyAtExit.delete(this);
-    return true;
-  }
-
-  #detachAll(): void {
-    for (const s of this.#segs) s.map.close();
-    this.#segs = [];
-    this.#chainChanged();
-  }
-
-  // ---------------------------------------------------------------- internals: locks
-
-  /** One atomic semop of a pre-flattened table. False = would block (IPC_NOWAIT) or timed out. */
-  #raw(ops: Int32Array, timeoutMs: number): boolean {
-    let r: number;
-    try {
-      r = sysv.semopRaw(this.#semid, ops, timeoutMs);
-    } catch (e) {
-      throw this.#sysError(e, 'cannot lock');
-    }
-    return r === 0;
-  }
-
-  /** An unlock table: it never waits, so EAGAIN means the semaphore was already 0. */
-  #rawUnlock(ops: Int32Array): void {
-    this.#lock = 0;
-    if (!this.#raw(ops, -1)) throw this.#unlockLost();
-  }
-
-  #unlockLost(): ShmSystemError {
-    return new ShmSystemError(
-      `cannot unlock the IPC::ShareLite share with ${this.#keyName}: the lock was already released (semaphore is 0; was the set reset?)`,
-      osConstants.errno.EAGAIN,
-      'semop',
-      this.#keyName,
-    );
-  }
-
-  /** After a store made under a shared lock: take it again (blocking), as Perl does. */
-  #relockShared(): void {
-    this.#raw(RAW.SH_LOCK, -1);
-    this.#lock = LOCK_SH;
-  }
-
-  #unlockNow(): void {
-    if (this.#lock === LOCK_EX) this.#rawUnlock(RAW.EX_UNLOCK);
-    else if (this.#lock === LOCK_SH) this.#rawUnlock(RAW.SH_UNLOCK);
-  }
-
-  /** Non-blocking attempt first (no thread hop when uncontended), then a blocking semop on a pool thread. */
-  async #acquire(nb: Int32Array, blocking: readonly sysv.SemOp[], timeoutMs: number): Promise<boolean> {
-    if (this.#raw(nb, -1)) return true;
-    if (timeoutMs === 0) return false;
-    try {
-      return await sysv.semopAsync(this.#semid, blocking, timeoutMs < 0 ? undefined : timeoutMs);
-    } catch (e) {
-      throw this.#sysError(e, 'cannot lock');
-    }
-  }
-
-  #parseLock(flags: unknown): number {
-    if (flags === undefined || flags === null) return LOCK_EX;
-    if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 15) {
-      throw expected('LOCK_SH, LOCK_EX or LOCK_UN, optionally with LOCK_NB', 'flags', flags);
-    }
-    if (flags === 0) return LOCK_EX;
-    const ex = (flags & LOCK_EX) !== 0;
-    const sh = (flags & LOCK_SH) !== 0;
-    const un = (flags & LOCK_UN) !== 0;
-    if ((ex && sh) || (un && (ex || sh))) {
-      throw expected(
-        'one of LOCK_SH, LOCK_EX or LOCK_UN (optionally with LOCK_NB)',
-        'flags',
-        flags,
-        RangeError,
-      );
-    }
-    return un ? LOCK_UN : ex ? LOCK_EX : sh ? LOCK_SH : 0;
-  }
-
-  #timeout(t: unknown): number {
-    if (t === undefined) return -1;
-    if (typeof t !== 'number' || Number.isNaN(t) || t < 0)
-      throw expected('a number of milliseconds >= 0', 'timeoutMs', t);
-    return t === Number.POSITIVE_INFINITY ? -1 : t;
-  }
-
-  // ---------------------------------------------------------------- internals: misc
-
-  #checkOpen(): void {
-    if (this.#closed || !this.#opened) {
-      throw new ShmError('ERR_SHM_CLOSED', `The IPC::ShareLite handle for ${this.#keyName} is closed`, {
-        target: this.#keyName,
-      });
-    }
-  }
-
-  #checkSync(): void {
-    this.#checkOpen();
-    if (this.#busy) {
-      throw new ShmError(
-        'ERR_SHM_BUSY',
-        `An async call on the IPC::ShareLite handle for ${this.#keyName} is still running; await it before calling sync methods`,
-        { target: this.#keyName },
-      );
     }
   }
 
@@ -1137,45 +569,5 @@ export class ShareLite {
     });
     this.#queue = done.catch(() => undefined);
     return done;
-  }
-
-  #sysError(e: unknown, what: string, hint = ''): unknown {
-    if (!ShmSystemError.isInstance(e)) return e;
-    let h = hint;
-    if (!h) {
-      if (e.code === 'ENOENT') h = ' (no such share; pass create: true to create it)';
-      else if (e.code === 'EEXIST') h = ' (it already exists and exclusive was requested)';
-      else if (e.code === 'EACCES' || e.code === 'EPERM') h = " (permission denied by the share's mode)";
-      else if ((e.code === 'EINVAL' || e.code === 'EIDRM') && e.syscall.startsWith('sem')) {
-        h = ' (the share was removed)';
-      } else if (e.code === 'ENOSPC' || e.code === 'ENOMEM') {
-        h = ' (a system limit was reached: see /proc/sys/kernel/shmmni, shmall, sem)';
-      }
-    }
-    const err = new ShmSystemError(
-      `${what} the IPC::ShareLite share with ${this.#keyName}${h}`,
-      e.errno,
-      e.syscall,
-      this.#keyName,
-    );
-    (err as { cause?: unknown }).cause = e;
-    return err;
-  }
-
-  #badFormat(what: string, cause?: unknown): ShmError {
-    return new ShmError(
-      'ERR_SHM_BAD_FORMAT',
-      `The IPC::ShareLite share with ${this.#keyName} is corrupt: ${what}`,
-      {
-        target: this.#keyName,
-        ...(cause !== undefined ? { cause } : {}),
-      },
-    );
-  }
-
-  #warn(msg: string): void {
-    process.emitWarning(`IPC::ShareLite share with ${this.#keyName}: ${msg}`, {
-      code: 'SHM_SHARELITE_CHAIN',
-    });
   }
 }

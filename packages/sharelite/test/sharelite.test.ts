@@ -243,6 +243,21 @@ describe('values', () => {
     expect(semValues(key)).toEqual([1, 0, 0]);
   });
 
+  it('a store whose one-call plan another handle overtook (it grew the chain) collects that tail instead', () => {
+    const a = open({ create: true, size: 1024 });
+    const b = open();
+    a.store(pattern(10, 1)); // a's plan for one segment now expects the head to end the chain
+    a.store(pattern(10, 2));
+    b.store(pattern(3000, 3)); // links two segments to the head; shm_state stays (only removals bump it)
+    expect(rawHeader(key).state).toBe(1);
+    a.store(pattern(10, 4)); // the guard fails under the lock: the TypeScript path removes b's tail
+    expect(rawHeader(key)).toMatchObject({ length: 10, state: 2, next: -1 });
+    expect(objectsInRange(key).filter((e) => e.kind === 'shm')).toHaveLength(1);
+    expect(md5(b.fetch())).toBe(md5(pattern(10, 4)));
+    expect(md5(a.fetch())).toBe(md5(pattern(10, 4)));
+    expect(semValues(key)).toEqual([1, 0, 0]);
+  });
+
   it('version counts every store, empty ones included', () => {
     const s = open({ create: true });
     for (let i = 0; i < 5; i++) s.store(i % 2 ? '' : 'x');

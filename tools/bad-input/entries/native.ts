@@ -329,17 +329,81 @@ export default definePackage<Native, F>((n) => {
       semGetAll: [bad('type', 'a string for semid', 'semid', () => n.semGetAll('x' as never))],
       semStat: [bad('range', 'semid -1', 'semid', () => n.semStat(-1))],
       semRemove: [bad('range', 'semid -1', 'semid', () => n.semRemove(-1))],
-      shareliteChain: [
-        bad('type', 'a string for the tables', 'exLock', (fx: F) => n.shareliteChain(fx.semid, 'x' as never)),
+      semTables: [
+        bad('type', 'a string for tables', 'tables', (fx: F) => n.semTables(fx.semid, 'x' as never)),
+        bad('range', 'sem_op beyond 32767', 'sem_op', (fx: F) => n.semTables(fx.semid, [[[0, 40_000, 0]]])),
       ],
-      shareliteFetch: [
-        bad('type', 'a string for chain', 'chain', () => (n.shareliteFetch as any)('x', 0, 0)),
-      ],
-      shareliteStore: [
-        bad('type', 'a string for chain', 'chain', () =>
-          n.shareliteStore('x' as never, 0 as never, 0, new Uint8Array(1)),
+      semApply: [bad('type', 'a string for the tables id', 'tables', () => n.semApply('x' as never, 0, -1))],
+      semApplyFn: { accepts: 'no arguments' },
+      guardedCopyPlan: [
+        bad('type', 'a number for tables', 'tables', (fx: F) =>
+          n.guardedCopyPlan(5 as never, [fx.map], { direction: 'read', pieces: [] }),
+        ),
+        bad('type', 'a string for spec', 'spec', (fx: F) =>
+          n.guardedCopyPlan(n.semTables(fx.semid, [[[0, 0, 0]]]), [fx.map], 'x' as never),
+        ),
+        bad('range', "direction 'sideways'", 'spec.direction', (fx: F) =>
+          n.guardedCopyPlan(n.semTables(fx.semid, [[[0, 0, 0]]]), [fx.map], {
+            direction: 'sideways' as never,
+            pieces: [],
+          }),
+        ),
+        bad('range', 'a piece past the end of its segment', 'spec.pieces[0][2]', (fx: F) =>
+          n.guardedCopyPlan(n.semTables(fx.semid, [[[0, 0, 0]]]), [fx.map], {
+            direction: 'read',
+            pieces: [[0, 4000, 200]],
+          }),
+        ),
+        bad('range', 'a check of a segment it was not given', 'spec.checks[0][0]', (fx: F) =>
+          n.guardedCopyPlan(n.semTables(fx.semid, [[[0, 0, 0]]]), [fx.map], {
+            direction: 'read',
+            checks: [[1, 0, 0]],
+            pieces: [],
+          }),
+        ),
+        bad('range', 'an unaligned word', 'spec.count[1]', (fx: F) =>
+          n.guardedCopyPlan(n.semTables(fx.semid, [[[0, 0, 0]]]), [fx.map], {
+            direction: 'read',
+            count: [0, 2],
+            pieces: [],
+          }),
+        ),
+        bad('range', "write op 'xor'", 'spec.after[0][2]', (fx: F) =>
+          n.guardedCopyPlan(n.semTables(fx.semid, [[[0, 0, 0]]]), [fx.map], {
+            direction: 'write',
+            pieces: [],
+            after: [[0, 0, 'xor' as never, 1]],
+          }),
         ),
       ],
+      guardedCopy: [
+        bad('type', 'a string for the plan id', 'plan', () =>
+          n.guardedCopy('x' as never, -1, -1, Buffer.alloc(1)),
+        ),
+        bad('type', 'a string for data', 'data', (fx: F) =>
+          n.guardedCopy(
+            n.guardedCopyPlan(n.semTables(fx.semid, [[[0, 0, 0]]]), [fx.map], {
+              direction: 'read',
+              pieces: [],
+            }).id,
+            -1,
+            -1,
+            'x' as never,
+          ),
+        ),
+        bad('range', 'a lock table it does not have', 'lock', (fx: F) =>
+          n.guardedCopy(
+            n.guardedCopyPlan(n.semTables(fx.semid, [[[0, 0, 0]]]), [fx.map], {
+              direction: 'read',
+              pieces: [],
+            }).id,
+            3,
+            -1,
+            Buffer.alloc(1),
+          ),
+        ),
+      ],
+      guardedCopyFn: { accepts: 'no arguments' },
 
       // ------------------------------------------------------------ Windows
       hasWin32: { accepts: 'no arguments' },

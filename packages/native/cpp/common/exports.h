@@ -10,7 +10,6 @@ void InitMemfd(Napi::Env env, Napi::Object exports);    // linux/memfd.cc (Linux
 void InitWait(Napi::Env env, Napi::Object exports);     // linux/futex.cc, darwin/ulock.cc, win32/sync_win.cc
 void InitSysvShm(Napi::Env env, Napi::Object exports);  // sysv/shm.cc
 void InitSysvSem(Napi::Env env, Napi::Object exports);  // sysv/sem.cc
-void InitSysvShareLite(Napi::Env env, Napi::Object exports);  // sysv/sharelite.cc
 void InitWin32Mapping(Napi::Env env, Napi::Object exports);   // win32/mapping_win.cc
 
 // Adds fn under `name`.

@@ -1,6 +1,6 @@
-// SysV semaphore sets: semget, one atomic multi-op semop (optionally timed, sync or on a pool thread),
-// GETVAL/SETVAL/GETALL, IPC_STAT and IPC_RMID. Flags (SEM_UNDO, IPC_NOWAIT) are passed exactly as given.
-// Thread-safety: stateless; the async variant copies its sembufs before leaving the JS thread.
+// SysV semaphore sets: semget, one atomic multi-op semop (optionally timed), GETVAL/SETVAL/GETALL, IPC_STAT and
+// IPC_RMID. Flags (SEM_UNDO, IPC_NOWAIT) are passed exactly as given; async waits are in sem_wait.cc.
+// Thread-safety: stateless; TimedSemop may run on any thread.
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/types.h>
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "common/async_wait.h"
 #include "common/errors.h"
 #include "common/exports.h"
+#include "sysv/semop.h"
 
 namespace shm {
 namespace {
@@ -29,119 +29,15 @@ union semun {
 
 std::string IdName(int32_t id) { return "semid " + std::to_string(id); }
 
-// Reads flat (num, op, flg) triples from a JS array or, on hot paths, an Int32Array (read in place: no
-// per-element property access).
-std::vector<struct sembuf> ReadOps(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Env env = info.Env();
-  if (info.Length() > i && info[i].IsTypedArray()) {
-    Napi::TypedArray t = info[i].As<Napi::TypedArray>();
-    if (t.TypedArrayType() != napi_int32_array) throw Napi::TypeError::New(env, "Expected an Int32Array of sem ops");
-    size_t n = t.ElementLength();
-    if (n == 0 || n % 3 != 0 || n > 3 * 64) throw Napi::RangeError::New(env, "Expected 1..64 (num, op, flg) triples");
-    const int32_t* v = t.As<Napi::Int32Array>().Data();
-    std::vector<struct sembuf> ops(n / 3);
-    for (size_t k = 0; k < n / 3; ++k) {
-      ops[k].sem_num = static_cast<unsigned short>(v[3 * k]);
-      ops[k].sem_op = static_cast<short>(v[3 * k + 1]);
-      ops[k].sem_flg = static_cast<short>(v[3 * k + 2]);
-    }
-    return ops;
-  }
-  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(env, "Expected an array of sem ops");
-  Napi::Array a = info[i].As<Napi::Array>();
-  uint32_t n = a.Length();
-  if (n == 0 || n % 3 != 0 || n > 3 * 64) throw Napi::RangeError::New(env, "Expected 1..64 (num, op, flg) triples");
-  std::vector<struct sembuf> ops(n / 3);
-  for (uint32_t k = 0; k < n / 3; ++k) {
-    ops[k].sem_num = static_cast<unsigned short>(a.Get(3 * k).As<Napi::Number>().Int32Value());
-    ops[k].sem_op = static_cast<short>(a.Get(3 * k + 1).As<Napi::Number>().Int32Value());
-    ops[k].sem_flg = static_cast<short>(a.Get(3 * k + 2).As<Napi::Number>().Int32Value());
-  }
-  return ops;
-}
-
-// Applies all ops atomically. Returns 0, or -EAGAIN when IPC_NOWAIT would block or the timeout ran out; other
-// failures return -errno. EINTR is retried with the remaining time.
-int DoSemop(int id, std::vector<struct sembuf>& ops, double timeout_ms) {
-  struct timespec deadline = {0, 0};
-  if (timeout_ms >= 0) {
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    int64_t ns = deadline.tv_nsec + static_cast<int64_t>(timeout_ms * 1e6);
-    deadline.tv_sec += static_cast<time_t>(ns / 1000000000);
-    deadline.tv_nsec = static_cast<long>(ns % 1000000000);
-  }
-  for (;;) {
-    int rc;
-#if defined(__linux__)
-    if (timeout_ms >= 0) {
-      struct timespec now, rel;
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      int64_t left = (deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
-      if (left < 0) left = 0;
-      rel.tv_sec = static_cast<time_t>(left / 1000000000);
-      rel.tv_nsec = static_cast<long>(left % 1000000000);
-      rc = semtimedop(id, ops.data(), ops.size(), &rel);
-    } else {
-      rc = semop(id, ops.data(), ops.size());
-    }
-#else
-    if (timeout_ms >= 0) {
-      // No semtimedop: poll with IPC_NOWAIT until the deadline.
-      std::vector<struct sembuf> nb = ops;
-      for (auto& o : nb) o.sem_flg |= IPC_NOWAIT;
-      rc = semop(id, nb.data(), nb.size());
-      if (rc != 0 && errno == EAGAIN) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        bool expired = now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
-        bool nowait = (ops[0].sem_flg & IPC_NOWAIT) != 0;
-        if (!expired && !nowait) {
-          usleep(1000);
-          continue;
-        }
-      }
-    } else {
-      rc = semop(id, ops.data(), ops.size());
-    }
-#endif
-    if (rc == 0) return 0;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return -EAGAIN;
-    return -errno;
-  }
-}
-
 // semop(semid, [num, op, flg, ...], timeoutMs) -> 0 | -EAGAIN; throws for any other failure.
 Napi::Value Semop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t id = ArgInt32(info, 0, "semid");
   std::vector<struct sembuf> ops = ReadOps(info, 1);
   double timeout = ArgNumber(info, 2, "timeoutMs");
-  int r = DoSemop(id, ops, timeout);
+  int r = TimedSemop(id, ops.data(), ops.size(), timeout);
   if (r < 0 && r != -EAGAIN) ThrowSys(env, -r, "semop", IdName(id));
   return Napi::Number::New(env, r);
-}
-
-// semopAsync(semid, ops, timeoutMs) -> Promise<0 | -EAGAIN>, blocking on a pool thread instead of the JS thread.
-// SEM_UNDO adjustments belong to the process, so a lock taken here is released by the kernel if it dies.
-Napi::Value SemopAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t id = ArgInt32(info, 0, "semid");
-  std::vector<struct sembuf> ops = ReadOps(info, 1);
-  double timeout = ArgNumber(info, 2, "timeoutMs");
-  auto* w = new PromiseWorker(
-      env,
-      [id, ops, timeout](int* err) mutable -> double {
-        int r = DoSemop(id, ops, timeout);
-        if (r < 0 && r != -EAGAIN) {
-          *err = -r;
-          return 0;
-        }
-        return r;
-      },
-      "semop", IdName(id));
-  w->Queue();
-  return w->Promise();
 }
 
 Napi::Value Semget(const Napi::CallbackInfo& info) {
@@ -215,15 +111,111 @@ Napi::Value SemRemove(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+std::vector<struct sembuf> ReadOps(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Env env = info.Env();
+  if (info.Length() > i && info[i].IsTypedArray()) {
+    Napi::TypedArray t = info[i].As<Napi::TypedArray>();
+    if (t.TypedArrayType() != napi_int32_array)
+      throw Napi::TypeError::New(env, std::string("Expected an Int32Array of sem ops for ") + name);
+    size_t n = t.ElementLength();
+    if (n == 0 || n % 3 != 0 || n > 3 * kMaxSemOps)
+      throw Napi::RangeError::New(env, std::string("Expected 1..64 (num, op, flg) triples for ") + name);
+    const int32_t* v = t.As<Napi::Int32Array>().Data();
+    std::vector<struct sembuf> ops(n / 3);
+    for (size_t k = 0; k < n / 3; ++k) {
+      ops[k].sem_num = static_cast<unsigned short>(v[3 * k]);
+      ops[k].sem_op = static_cast<short>(v[3 * k + 1]);
+      ops[k].sem_flg = static_cast<short>(v[3 * k + 2]);
+    }
+    return ops;
+  }
+  if (info.Length() <= i || !info[i].IsArray())
+    throw Napi::TypeError::New(env, std::string("Expected an array of sem ops for ") + name);
+  Napi::Array a = info[i].As<Napi::Array>();
+  uint32_t n = a.Length();
+  if (n == 0 || n % 3 != 0 || n > 3 * kMaxSemOps)
+    throw Napi::RangeError::New(env, std::string("Expected 1..64 (num, op, flg) triples for ") + name);
+  std::vector<struct sembuf> ops(n / 3);
+  for (uint32_t k = 0; k < n / 3; ++k) {
+    ops[k].sem_num = static_cast<unsigned short>(a.Get(3 * k).As<Napi::Number>().Int32Value());
+    ops[k].sem_op = static_cast<short>(a.Get(3 * k + 1).As<Napi::Number>().Int32Value());
+    ops[k].sem_flg = static_cast<short>(a.Get(3 * k + 2).As<Napi::Number>().Int32Value());
+  }
+  return ops;
+}
+
+int TimedSemop(int id, struct sembuf* ops, size_t n, double timeout_ms) {
+  struct timespec deadline = {0, 0};
+  if (timeout_ms >= 0) {
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    int64_t ns = deadline.tv_nsec + static_cast<int64_t>(timeout_ms * 1e6);
+    deadline.tv_sec += static_cast<time_t>(ns / 1000000000);
+    deadline.tv_nsec = static_cast<long>(ns % 1000000000);
+  }
+  for (;;) {
+    int rc;
+#if defined(__linux__)
+    if (timeout_ms >= 0) {
+      struct timespec now, rel;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t left = (deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
+      if (left < 0) left = 0;
+      rel.tv_sec = static_cast<time_t>(left / 1000000000);
+      rel.tv_nsec = static_cast<long>(left % 1000000000);
+      rc = semtimedop(id, ops, n, &rel);
+    } else {
+      rc = semop(id, ops, n);
+    }
+#else
+    if (timeout_ms >= 0) {
+      // No semtimedop: poll with IPC_NOWAIT until the deadline.
+      std::vector<struct sembuf> nb(ops, ops + n);
+      for (auto& o : nb) o.sem_flg |= IPC_NOWAIT;
+      rc = semop(id, nb.data(), nb.size());
+      if (rc != 0 && errno == EAGAIN) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        bool expired = now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
+        bool nowait = (ops[0].sem_flg & IPC_NOWAIT) != 0;
+        if (!expired && !nowait) {
+          usleep(1000);
+          continue;
+        }
+      }
+    } else {
+      rc = semop(id, ops, n);
+    }
+#endif
+    if (rc == 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return -EAGAIN;
+    return -errno;
+  }
+}
+
+std::vector<struct sembuf> InverseOps(const std::vector<struct sembuf>& ops) {
+  std::vector<struct sembuf> inv;
+  for (const struct sembuf& o : ops) {
+    if (o.sem_op == 0) continue;
+    struct sembuf r = o;
+    r.sem_op = static_cast<short>(-o.sem_op);
+    r.sem_flg = static_cast<short>((o.sem_flg & SEM_UNDO) | IPC_NOWAIT);
+    inv.push_back(r);
+  }
+  return inv;
+}
+
 void InitSysvSem(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "semget", Semget);
   Export(env, exports, "semop", Semop);
-  Export(env, exports, "semopAsync", SemopAsync);
   Export(env, exports, "semGetVal", SemGetVal);
   Export(env, exports, "semSetVal", SemSetVal);
   Export(env, exports, "semGetAll", SemGetAll);
   Export(env, exports, "semStat", SemStat);
   Export(env, exports, "semRemove", SemRemove);
+  InitSysvSemTables(env, exports);
+  InitSysvSemWait(env, exports);
+  InitSysvGuardedCopy(env, exports);
 }
 
 }  // namespace shm

@@ -1,6 +1,7 @@
 import type { NativeMapping } from './common.js';
 
-// The SysV part of the addon (cpp/sysv: Linux and macOS): segments, semaphores and the IPC::ShareLite calls.
+// The SysV part of the addon (cpp/sysv: Linux and macOS): segments, semaphores, semop tables and the guarded copy
+// (format-free: the IPC::ShareLite protocol that drives them lives in @shm/sharelite).
 
 /** What `shmctl(IPC_STAT)` reports about a SysV segment. */
 export interface ShmStatResult {
@@ -62,8 +63,44 @@ export interface SysvBinding {
   semget(key: number, nsems: number, flags: number): number;
   /** Flat (num, op, flg) triples applied atomically. Returns 0, or -EAGAIN (would block / timed out). */
   semop(semid: number, ops: number[] | Int32Array, timeoutMs: number): number;
-  /** `semop` on a libuv pool thread; resolves as `semop`. */
-  semopAsync(semid: number, ops: number[], timeoutMs: number): Promise<number>;
+  /**
+   * Applies `ops` atomically on a thread of its own (never a libuv pool thread), waiting up to `timeoutMs` (< 0:
+   * forever), then calls `done(null, 0)` (applied), `done(null, -EAGAIN)` (would block / timed out) or
+   * `done(error)`. `cancel()` returns true when `done` will not be called (a semop that succeeds meanwhile is
+   * taken back), false when it already ran. A pending wait keeps the event loop alive; a cancelled one does not.
+   */
+  semopWait(
+    semid: number,
+    ops: number[] | Int32Array,
+    timeoutMs: number,
+    done: (err: Error | null, rc: number) => void,
+  ): { cancel(): boolean };
+  /** See NativeSemTables. */
+  SemTables: new (
+    semid: number,
+    tables: Int32Array[],
+  ) => NativeSemTables;
+  /** Applies table `index` of a NativeSemTables (by its id) as `semop` does: 0 or -EAGAIN; throws otherwise. */
+  semApply(tables: number, index: number, timeoutMs: number): number;
+  /**
+   * See NativeGuardedCopy. `checks` (seg, offset, value) triples; `count` empty or (seg, offset); `pieces` (seg,
+   * offset, length) triples; `before`/`after` (seg, offset, op, value) quadruples (op 0 set, 1 add, 2 the count).
+   */
+  GuardedCopy: new (
+    tables: number,
+    maps: NativeMapping[],
+    write: boolean,
+    checks: Int32Array,
+    count: Int32Array,
+    pieces: Int32Array,
+    before: Int32Array,
+    after: Int32Array,
+  ) => NativeGuardedCopy;
+  /**
+   * Runs a NativeGuardedCopy (by its id) under tables `lock` and `unlock` of its SemTables (-1: none): the byte
+   * count, or -1 (the lock would block), -2 (a check failed: the lock is held), -3 (done, the unlock found EAGAIN).
+   */
+  guardedCopy(plan: number, lock: number, unlock: number, data: Uint8Array): number;
   /** `semctl(GETVAL)`. */
   semGetVal(semid: number, num: number): number;
   /** `semctl(SETVAL)`. */
@@ -74,32 +111,6 @@ export interface SysvBinding {
   semStat(semid: number): SemStatResult;
   /** `semctl(IPC_RMID)`. */
   semRemove(semid: number): void;
-  /** See NativeShareLiteChain. */
-  ShareLiteChain: new (
-    semid: number,
-    exLock: Int32Array,
-    exLockNb: Int32Array,
-    exUnlock: Int32Array,
-    shLock: Int32Array,
-    shLockNb: Int32Array,
-    shUnlock: Int32Array,
-  ) => NativeShareLiteChain;
-  /**
-   * IPC::ShareLite's fetch (read_share) in one call: the shared lock per `lock`; then, when the head's shm_state
-   * equals `state` and the attached segments hold the header's length, the value is copied into `dest` when it
-   * fits (returns the byte count) or else into a fresh Buffer of exactly that length (returned); the shared unlock
-   * unless `lock` is Held. Otherwise returns a ShareLiteStatus: Slow (lock held), WouldBlock (TryTake) or
-   * UnlockLost. Throws only after releasing a lock it took: TypeError/RangeError for bad arguments or an unknown
-   * chain id, ShmSystemError EBADF for a closed segment, ShmSystemError `semop` for a semop failure but EAGAIN.
-   */
-  shareliteFetch(chain: number, lock: ShareLiteLock, state: number, dest: Uint8Array | null): Buffer | number;
-  /**
-   * IPC::ShareLite's store (write_share steps 2-7) in one call: the exclusive lock per `lock`; then, when the
-   * head's shm_state equals `state`, the attached segments hold `data` and the last one needed ends the chain:
-   * length = 0, copy, length = data.length, ++version, and returns 0 after the exclusive unlock (unless Held).
-   * Otherwise Slow with the lock held and nothing written, WouldBlock or UnlockLost; throws as shareliteFetch.
-   */
-  shareliteStore(chain: number, lock: ShareLiteLock, state: number, data: Uint8Array): number;
   /** The C values of `IPC_CREAT`, `IPC_EXCL`, `IPC_NOWAIT`, `IPC_PRIVATE` and `SEM_UNDO`. */
   sysvConstants: {
     IPC_CREAT: number;
@@ -111,47 +122,24 @@ export interface SysvBinding {
 }
 
 /**
- * The fixed part of one IPC::ShareLite 0.17 share for shareliteFetch/shareliteStore (cpp/sysv/sharelite.cc): its
- * semaphore set, the six op tables (flat (num, op, flg) triples, applied exactly as given) and the attached
- * segments, which the caller keeps up to date with setSegments(). The hot calls take its `id`, a plain number,
- * which stops working once the object has been garbage-collected.
+ * The semop tables of one semaphore set (cpp/sysv/sem_table.cc), read once and applied with `semApply(id, index,
+ * timeoutMs)`: three numbers per call, for callers that lock and unlock on every operation. The `id` stops
+ * working once the object has been garbage-collected.
  */
-export interface NativeShareLiteChain {
-  /** The handle the hot calls take (slot and generation; never reused while this object lives). */
+export interface NativeSemTables {
+  /** The handle semApply takes (slot and generation; never reused while this object lives). */
   readonly id: number;
-  /**
-   * The attached segments in chain order, head first, every one of the head's size (> 16 bytes); [] drops them.
-   * The caller keeps owning (and closing) the mappings; a hot call that needs a closed one throws EBADF.
-   */
-  setSegments(maps: NativeMapping[]): void;
 }
 
-/** How shareliteFetch/shareliteStore lock: take and release (blocking), the same with IPC_NOWAIT, or none (held). */
-export const ShareLiteLock = {
-  /** Take the lock (blocking) and release it after the operation. */
-  Take: 0,
-  /** Take the lock with IPC_NOWAIT (WouldBlock if held elsewhere) and release it after the operation. */
-  TryTake: 1,
-  /** The caller holds the lock: neither take nor release it. */
-  Held: 2,
-} as const;
-export type ShareLiteLock = (typeof ShareLiteLock)[keyof typeof ShareLiteLock];
-
 /**
- * Non-success returns of shareliteFetch/shareliteStore. `WouldBlock`: TryTake would block; no lock was taken. `Slow`: the
- * lock is held and nothing was read or written (the chain changed or is not attached far enough, a tail must be
- * collected, or the length is negative): the caller finishes the operation and unlocks. `UnlockLost`: the
- * operation completed but the unlock found the semaphore already at 0.
+ * A copy plan of cpp/sysv/guarded_copy.cc: segments, word checks, the pieces to copy and word writes, read and
+ * bounds-checked once, then run with `guardedCopy(id, lock, unlock, data)`. The `id` stops working once the object
+ * has been garbage-collected.
  */
-export const ShareLiteStatus = {
-  /** TryTake would block; no lock was taken. */
-  WouldBlock: -1,
-  /** The lock is held and nothing was read or written: the caller finishes the operation and unlocks. */
-  Slow: -2,
-  /** The operation completed but the unlock found the semaphore already at 0. */
-  UnlockLost: -3,
-} as const;
-export type ShareLiteStatus = (typeof ShareLiteStatus)[keyof typeof ShareLiteStatus];
+export interface NativeGuardedCopy {
+  /** The handle guardedCopy takes (slot and generation; never reused while this object lives). */
+  readonly id: number;
+}
 
 /** Exported where SysV IPC exists (Linux, macOS). */
 export const sysvExports = [
@@ -161,14 +149,15 @@ export const sysvExports = [
   'shmRemove',
   'semget',
   'semop',
-  'semopAsync',
+  'semopWait',
+  'SemTables',
+  'semApply',
+  'GuardedCopy',
+  'guardedCopy',
   'semGetVal',
   'semSetVal',
   'semGetAll',
   'semStat',
   'semRemove',
-  'ShareLiteChain',
-  'shareliteFetch',
-  'shareliteStore',
   'sysvConstants',
 ] as const;
