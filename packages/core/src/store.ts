@@ -321,10 +321,15 @@ export class Store {
    * nobody waits (docs/architecture/store.md, "Waiting for a change"). The serial wraps from 2^30-1 to 1.
    * @param serial the serial already seen (e.g. `store.serial`, or `info.serial` of a fetch): an integer from 0 to
    *   2^30-1.
-   * @param timeoutMs give up after this long (default, or Infinity: wait forever; 0: just check).
    * @throws ShmError ERR_SHM_CLOSED on a closed handle, or when another handle destroys the store meanwhile.
    */
   waitForChange(serial: number): number;
+  /**
+   * waitForChange(serial), giving up after `timeoutMs`.
+   * @param serial the serial already seen, as above.
+   * @param timeoutMs give up after this long (undefined or Infinity: wait forever; 0: just check).
+   * @returns the new serial, or `undefined` when `timeoutMs` passed first.
+   */
   waitForChange(serial: number, timeoutMs: number | undefined): number | undefined;
   waitForChange(serial: number, timeoutMs?: number): number | undefined {
     checkSerial(serial);
@@ -415,7 +420,8 @@ export class Store {
   /**
    * Commits `head` followed by `body` as one value, as store() would their concatenation, without joining them
    * first: what `Serializer.encodeView` gives (a tag and the caller's bytes, an encoder's reused buffer).
-   * @param head, body Uint8Arrays (or Buffers); TypeError for anything else, and the current value stays.
+   * @param head the first part, a Uint8Array (or Buffer); TypeError for anything else, and the current value stays.
+   * @param body the second part, a Uint8Array (or Buffer), likewise.
    * @param serializer the serializer id recorded with the value (as for store()).
    */
   storeParts(head: Uint8Array, body: Uint8Array, serializer = 0): number {

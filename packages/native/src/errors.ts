@@ -23,7 +23,7 @@ for (const [name, num] of Object.entries(constants.errno))
  * - `ERR_SHM_SERIALIZER_MISMATCH`: the value was written by another serializer than the reader's.
  * - `ERR_SHM_UNSERIALIZABLE`: the serializer cannot carry this value.
  * - `ERR_SHM_NOT_SUPPORTED`: not available on this platform or backend.
- * - `ERR_SHM_NOT_FOUND`: no such object (an @shm name, store, fd hand-off) where the OS has no errno for it.
+ * - `ERR_SHM_NOT_FOUND`: no such object (a name of ours, a store, an fd hand-off) where the OS has no errno for it.
  * - `ERR_SHM_EXISTS`: an exclusive create found the object already there (@shm/redis; the OS backends use EEXIST).
  * - `ERR_SHM_SIZE_MISMATCH`: an existing object is smaller than the size asked for.
  * - `ERR_SHM_TOO_MANY_READERS`: all participant slots of a lock are taken by live threads.

@@ -1,5 +1,6 @@
 export { candidatePaths, loadBinding } from './binding.js';
 export {
+  type AsyncWaitStats,
   type Binding,
   bindingExports,
   type Features,
