@@ -709,6 +709,42 @@ export class Store {
     }
   }
 
+  /**
+   * destroy(), holding the exclusive lock, after the descriptors' segments are gone: removes every other private
+   * segment whose header carries this store's id (the first word a writer writes). No descriptor names one any
+   * more, but a writer killed at the wrong instant can leave one that no descriptor ever named or that a later
+   * commit forgot; the store is going away, so each of them is garbage. A blank header (no id yet) is left to the
+   * intent protocol (#recoverPending): it cannot be told apart from someone else's segment.
+   */
+  #sweepOwnSegments(): void {
+    for (const seg of this.#segs.values()) seg.close();
+    this.#segs.clear();
+    for (const e of listSysv()) {
+      if (e.kind !== 'shm' || e.key !== 0 || e.nattch !== 0) continue;
+      let seg: Region;
+      try {
+        if (e.size < MIN_SEG || e.size > this.#maxSeg) continue;
+        seg = Region.open({ backend: 'sysv', shmid: e.id, readonly: true, register: false });
+      } catch {
+        continue; // gone meanwhile, or not ours to read
+      }
+      let ours: boolean;
+      try {
+        const sdv = new DataView(seg.buffer);
+        const magic = sdv.getUint32(C_MAGIC, true);
+        ours = (magic === CHAIN_MAGIC || magic === 0) && sdv.getUint32(C_STORE_ID, true) === this.#storeId;
+      } finally {
+        seg.close();
+      }
+      if (!ours) continue;
+      try {
+        shmRemove(e.id);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  }
+
   /** Whether either bank descriptor names segment `gen` (a generation, or a SysV shmid) among its allocated entries. */
   #named(gen: number): boolean {
     const u32 = this.#u32;
@@ -1283,6 +1319,7 @@ export class Store {
     try {
       if (this.#sysv) this.#recoverPending();
       for (let bank = 0; bank < 2; bank++) this.#trimSegments(BANK0 + bank * BANK_BYTES, 0);
+      if (this.#sysv) this.#sweepOwnSegments();
       // Watchers elsewhere get ERR_SHM_CLOSED. Not on Windows: a section outlives destroy() while it is mapped, and
       // creating the name again adopts it in place.
       if (this.#backend !== 'win32') markDestroyed(this.region, H_PUB);

@@ -234,6 +234,29 @@ describe('A SysV writer SIGKILLed right after shmget() created a chained segment
     expect(leftBy(p.pid!)).toEqual([]);
   });
 
+  it("destroy() removes a private segment with its store id that no descriptor names, and no one else's", async () => {
+    const opts: StoreOptions = { key: uniqueKey(), maxSegmentSize: 64 * 1024, pollMs: 5 };
+    const s = Store.create({ ...opts, register: false });
+    const storeId = new DataView(s.region.buffer).getUint32(44, true); // H_STORE_ID
+    const { shmget } = await import('@shm/native');
+    const make = (id: number) => {
+      const shmid = shmget(0, 64 * 1024, { create: true, exclusive: true });
+      cleanups.push(() => {
+        if (listSysv().some((e) => e.id === shmid)) shmRemove(shmid);
+      });
+      const seg = Region.open({ backend: 'sysv', shmid, register: false });
+      new DataView(seg.buffer).setUint32(4, id, true); // C_STORE_ID written, magic not yet
+      seg.close();
+      return shmid;
+    };
+    const orphan = make(storeId);
+    const foreign = make((storeId ^ 0x5a5a5a5a) >>> 0 || 1);
+    s.destroy();
+    const left = new Set(listSysv().map((e) => e.id));
+    expect(left.has(orphan)).toBe(false);
+    expect(left.has(foreign)).toBe(true);
+  });
+
   it('does not touch a blank private segment of a live process', async () => {
     // The intent names a dead pid; a segment of this (live) process that looks the same stays.
     const opts: StoreOptions = { key: uniqueKey(), maxSegmentSize: 64 * 1024, pollMs: 5 };

@@ -193,6 +193,11 @@ BACKENDS.forEach((b, i) => {
 });
 
 // Nothing left behind: destroy every store, then look for anything of this run.
+// What the descriptors named just before, so that a leak says whether it was named (and by which bank).
+const namedBefore = new Map<number, string>();
+for (const s of own) {
+  for (const seg of s.debug().segments) namedBefore.set(seg.id, `bank ${seg.bank}`);
+}
 for (const s of own) s.destroy();
 stats.destroy();
 const leftFiles = existsSync('/dev/shm') ? readdirSync('/dev/shm').filter((f) => f.startsWith(tag)) : [];
@@ -208,7 +213,23 @@ if (leftSysv.length) {
   fail(
     `left behind: SysV segments ${leftSysv.map((e) => `${e.id} (key ${e.key}, creator ${e.cpid})`).join(', ')}`,
   );
-  for (const e of leftSysv) sysv.shmRemove(e.id);
+  // The evidence for the next person: the segment's header words and kernel record, then remove it.
+  for (const e of leftSysv) {
+    try {
+      const st = sysv.shmStat(e.id);
+      const seg = Region.open({ backend: 'sysv', shmid: e.id, readonly: true, register: false });
+      const dv = new DataView(seg.buffer);
+      const words = [0, 4, 8, 12].map((o) => `0x${dv.getUint32(o, true).toString(16)}`).join(' ');
+      seg.close();
+      console.log(
+        `  leaked ${e.id}: header (magic, store id, gen, size) ${words}; size ${st.size}, nattch ${st.nattch}, ` +
+          `cpid ${st.cpid}, ctime ${st.ctime}; named before destroy: ${namedBefore.get(e.id) ?? 'no'}`,
+      );
+    } catch (err) {
+      console.log(`  leaked ${e.id}: could not inspect (${(err as Error).message})`);
+    }
+    sysv.shmRemove(e.id);
+  }
 }
 
 console.log(
