@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeBinary } from '../../../packages/native/src/binding.ts';
 import { outputMatches, type Sample, samplesOf } from '../../docs-check/src/samples.ts';
+import { type RedisServer, startRedis, stopRedis } from '../../test-utils/src/redis-server.ts';
 import {
   BUILD_TOOLS,
   cleanup,
@@ -41,14 +42,25 @@ let path: string;
 const packages: PublicPackage[] = publicPackages();
 const tarballs: Tarball[] = [];
 
-before(() => {
+let redis: RedisServer | undefined;
+
+before(async () => {
+  // The @shm/redis quick start reads REDIS_URL: a redis-server of this run's own, as docs-check gives it.
+  if (packages.some((p) => quickStarts(p).some((s) => s.code.includes('REDIS_URL')))) {
+    redis = await startRedis();
+    process.env.REDIS_URL = redis.url;
+  }
   work = tempDir('shm-pack-check-');
   path = compilerFreePath(join(work, 'bin'));
   const dest = join(work, 'tarballs');
   for (const p of packages) tarballs.push(pack(p, dest));
 });
 // SHM_PACK_CHECK_KEEP=1 keeps the projects and tarballs for a look afterwards (the path is printed).
-after(() => (process.env.SHM_PACK_CHECK_KEEP ? console.log(`kept ${work}`) : cleanup(work)));
+after(async () => {
+  if (process.env.SHM_PACK_CHECK_KEEP) console.log(`kept ${work}`);
+  else cleanup(work);
+  if (redis) await stopRedis(redis);
+});
 
 describe('the tarballs', () => {
   it('cover every public package under packages/', () => {
