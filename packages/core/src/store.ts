@@ -692,21 +692,15 @@ export class Store {
   /** Whether SysV segment `id` is the blank one a writer (pid `pid`, intent at `since` s) left before recording it. */
   #blankOrphan(id: number, pid: number, since: number): boolean {
     let st: ReturnType<typeof shmStat>;
-    let seg: Region;
     try {
       st = shmStat(id);
       if (st.key !== 0 || st.cpid !== pid || st.nattch !== 0 || st.ctime + 1 < since) return false;
       if (st.size < MIN_SEG || st.size > this.#maxSeg) return false;
-      seg = Region.open({ backend: 'sysv', shmid: id, readonly: true, register: false });
     } catch {
       return false;
     }
-    try {
-      const sdv = new DataView(seg.buffer);
-      return sdv.getUint32(C_MAGIC, true) === 0 && sdv.getUint32(C_STORE_ID, true) === 0;
-    } finally {
-      seg.close();
-    }
+    const h = sysvChainHeader(id);
+    return h !== undefined && h.magic === 0 && h.storeId === 0;
   }
 
   /**
@@ -721,22 +715,10 @@ export class Store {
     this.#segs.clear();
     for (const e of listSysv()) {
       if (e.kind !== 'shm' || e.key !== 0 || e.nattch !== 0) continue;
-      let seg: Region;
-      try {
-        if (e.size < MIN_SEG || e.size > this.#maxSeg) continue;
-        seg = Region.open({ backend: 'sysv', shmid: e.id, readonly: true, register: false });
-      } catch {
-        continue; // gone meanwhile, or not ours to read
-      }
-      let ours: boolean;
-      try {
-        const sdv = new DataView(seg.buffer);
-        const magic = sdv.getUint32(C_MAGIC, true);
-        ours = (magic === CHAIN_MAGIC || magic === 0) && sdv.getUint32(C_STORE_ID, true) === this.#storeId;
-      } finally {
-        seg.close();
-      }
-      if (!ours) continue;
+      if (e.size < MIN_SEG || e.size > this.#maxSeg) continue;
+      const h = sysvChainHeader(e.id); // undefined: gone meanwhile, or not ours to read
+      if (h === undefined || (h.magic !== CHAIN_MAGIC && h.magic !== 0) || h.storeId !== this.#storeId)
+        continue;
       try {
         shmRemove(e.id);
       } catch {
@@ -815,37 +797,26 @@ export class Store {
     if (this.#backend === 'memfd') return false;
     if (this.#backend !== 'sysv') return true;
     let st: ReturnType<typeof shmStat>;
-    let seg: Region;
     try {
       st = shmStat(gen);
       if (st.key !== 0) return false; // ours are private
-      seg = Region.open({ backend: 'sysv', shmid: gen, readonly: true, register: false });
     } catch {
       return false;
     }
-    try {
-      if (seg.size < C_DATA) return false;
-      const sdv = new DataView(seg.buffer);
-      const magic = sdv.getUint32(C_MAGIC, true);
-      if (magic === CHAIN_MAGIC)
-        return sdv.getUint32(C_STORE_ID, true) === this.#storeId && sdv.getUint32(C_GEN, true) === gen;
-      // A writer killed between shmget() and the end of the header (the magic is written last) left it blank or
-      // part-written: each field still zero or already this store's. Unattached, its creator dead.
-      const storeId = sdv.getUint32(C_STORE_ID, true);
-      const ownGen = sdv.getUint32(C_GEN, true);
-      const ownSize = sdv.getUint32(C_SIZE, true);
-      return (
-        magic === 0 &&
-        (storeId === 0 || storeId === this.#storeId) &&
-        (ownGen === 0 || ownGen === gen) &&
-        (ownSize === 0 || ownSize === size) &&
-        st.size === size &&
-        st.nattch === 0 &&
-        !isAlive(st.cpid)
-      );
-    } finally {
-      seg.close();
-    }
+    const h = sysvChainHeader(gen);
+    if (h === undefined) return false;
+    if (h.magic === CHAIN_MAGIC) return h.storeId === this.#storeId && h.gen === gen;
+    // A writer killed between shmget() and the end of the header (the magic is written last) left it blank or
+    // part-written: each field still zero or already this store's. Unattached, its creator dead.
+    return (
+      h.magic === 0 &&
+      (h.storeId === 0 || h.storeId === this.#storeId) &&
+      (h.gen === 0 || h.gen === gen) &&
+      (h.size === 0 || h.size === size) &&
+      st.size === size &&
+      st.nattch === 0 &&
+      !isAlive(st.cpid)
+    );
   }
 
   /** Maps (or returns the cached mapping of) chained segment `gen`, checking it belongs to this store. */
@@ -1328,6 +1299,34 @@ export class Store {
     }
     this.close();
     Region.remove(this.region);
+  }
+}
+
+/**
+ * The chained-segment header of SysV segment `shmid`, read through a read-only attach that is detached at once;
+ * undefined if it cannot be attached (gone, not ours to read) or is smaller than a header. Its words come from
+ * shared memory: callers check them.
+ */
+function sysvChainHeader(
+  shmid: number,
+): { magic: number; storeId: number; gen: number; size: number } | undefined {
+  let seg: Region;
+  try {
+    seg = Region.open({ backend: 'sysv', shmid, readonly: true, register: false });
+  } catch {
+    return undefined;
+  }
+  try {
+    if (seg.size < C_DATA) return undefined;
+    const dv = new DataView(seg.buffer);
+    return {
+      magic: dv.getUint32(C_MAGIC, true),
+      storeId: dv.getUint32(C_STORE_ID, true),
+      gen: dv.getUint32(C_GEN, true),
+      size: dv.getUint32(C_SIZE, true),
+    };
+  } finally {
+    seg.close();
   }
 }
 
