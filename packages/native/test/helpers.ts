@@ -123,10 +123,21 @@ export function threadsInSharedFutexWait(pid: number): number {
   return tids.filter((t) => inSharedFutexWait(Number(t))).length;
 }
 
+/** The name of thread `tid` of process `pid` ('' once it is gone). */
+function threadName(pid: number, tid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 /**
  * How many words the async waiter of process `pid` sleeps on in the kernel right now: for a thread in
  * futex_waitv (syscall 449 on x64 and arm64) its futex count less the control word; for a thread in a shared
- * FUTEX_WAIT (the thread-per-wait fallback, or a sync wait) one.
+ * FUTEX_WAIT (the thread-per-wait fallback) one. Only the waiter's own threads count (the addon names them
+ * shm-waitv and shm-waiter): other threads of the process may sleep in a shared FUTEX_WAIT too, as qemu-user's
+ * RCU thread does in every emulated process.
  */
 export function asyncWaitsInKernel(pid: number): number {
   let tids: string[];
@@ -137,6 +148,7 @@ export function asyncWaitsInKernel(pid: number): number {
   }
   let n = 0;
   for (const t of tids) {
+    if (!threadName(pid, t).startsWith('shm-wait')) continue;
     if (inSharedFutexWait(Number(t))) {
       n++;
       continue;

@@ -14,6 +14,17 @@ import {
 } from '../src/index.js';
 import { asyncWaitStats, asyncWaitsInKernel, fixture, useCleanups } from './helpers.js';
 
+/**
+ * futexWaitAsync, its promise marked as handled: a test that fails early leaves waits that its cleanup's close()
+ * then rejects with ERR_SHM_CLOSED, which would otherwise surface as unhandled errors that hide the real failure.
+ * Awaiting the promise still sees its rejection.
+ */
+function waitAsync(...args: Parameters<typeof futexWaitAsync>): Promise<WaitResult> {
+  const p = futexWaitAsync(...args);
+  p.catch(() => {});
+  return p;
+}
+
 /** A promise's state after the waiter had `ms` to settle it. */
 async function settledWithin<T>(p: Promise<T>, ms: number): Promise<boolean> {
   let done = false;
@@ -45,9 +56,9 @@ export function describeWaiter(backend: 'futex_waitv' | 'thread', env: Record<st
 
     it('resolves only the waiter whose word changed and was woken', async () => {
       const { m, words } = region();
-      const a = futexWaitAsync(m, 0, 0, 30_000);
-      const b = futexWaitAsync(m, 4, 0, 30_000);
-      const c = futexWaitAsync(m, 8, 0, 30_000);
+      const a = waitAsync(m, 0, 0, 30_000);
+      const b = waitAsync(m, 4, 0, 30_000);
+      const c = waitAsync(m, 8, 0, 30_000);
       await waitFor(() => asyncWaitsInKernel(process.pid) === 3, 'the three waits to sleep in the kernel');
       Atomics.store(words, 1, 1);
       expect(futexWake(m, 4, 0)).toBe(1);
@@ -67,7 +78,7 @@ export function describeWaiter(backend: 'futex_waitv' | 'thread', env: Record<st
       const t0 = performance.now();
       const order: number[] = [];
       const waits = [300, 50, 150].map((ms) =>
-        futexWaitAsync(m, 0, 0, ms).then((r) => {
+        waitAsync(m, 0, 0, ms).then((r) => {
           order.push(ms);
           return { r, elapsed: performance.now() - t0, ms };
         }),
@@ -84,14 +95,14 @@ export function describeWaiter(backend: 'futex_waitv' | 'thread', env: Record<st
     it('settles at once when the word differs or the timeout is 0, without the waiter', async () => {
       const { m, words } = region();
       Atomics.store(words, 3, 7);
-      expect(await futexWaitAsync(m, 12, 6, 60_000)).toBe(WaitResult.NotEqual);
-      expect(await futexWaitAsync(m, 12, 7, 0)).toBe(WaitResult.TimedOut);
+      expect(await waitAsync(m, 12, 6, 60_000)).toBe(WaitResult.NotEqual);
+      expect(await waitAsync(m, 12, 7, 0)).toBe(WaitResult.TimedOut);
     });
 
     it('carries 250 concurrent waits on distinct words, woken in any order or timed out', async () => {
       const { m, words } = region();
       const waits = Array.from({ length: 250 }, (_, i) =>
-        futexWaitAsync(m, i * 4, 0, i < 200 ? 30_000 : 200),
+        waitAsync(m, i * 4, 0, i < 200 ? 30_000 : 200),
       );
       await waitFor(() => asyncWaitsInKernel(process.pid) >= 200, 'the waits to sleep in the kernel', 20_000);
       const s = asyncWaitStats();
@@ -116,8 +127,8 @@ export function describeWaiter(backend: 'futex_waitv' | 'thread', env: Record<st
     it('ends pending waits with ERR_SHM_CLOSED when the mapping closes, and waits on other mappings go on', async () => {
       const a = region();
       const b = region();
-      const onA = [futexWaitAsync(a.m, 0, 0, 60_000), futexWaitAsync(a.m, 4, 0, -1)];
-      const onB = futexWaitAsync(b.m, 0, 0, 60_000);
+      const onA = [waitAsync(a.m, 0, 0, 60_000), waitAsync(a.m, 4, 0, -1)];
+      const onB = waitAsync(b.m, 0, 0, 60_000);
       await waitFor(() => asyncWaitsInKernel(process.pid) === 3, 'the waits to sleep in the kernel');
       a.m.close();
       for (const p of onA) await expect(p).rejects.toMatchObject({ code: 'ERR_SHM_CLOSED' });
@@ -160,7 +171,7 @@ export function describeWaiter(backend: 'futex_waitv' | 'thread', env: Record<st
         // Its waiter threads are joined: nothing of the worker sleeps on the words any more.
         await waitFor(() => asyncWaitsInKernel(process.pid) === before, 'the worker waiter to stop');
         // And this thread's waiter still works on the same memory.
-        const mine = futexWaitAsync(m, 0, 0, 30_000);
+        const mine = waitAsync(m, 0, 0, 30_000);
         await waitFor(() => asyncWaitsInKernel(process.pid) === before + 1, 'this wait to sleep');
         Atomics.store(words, 0, 1);
         futexWake(m, 0, 0);

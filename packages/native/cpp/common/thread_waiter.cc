@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "common/addon_data.h"
+#include "common/thread_name.h"
 #include "common/word_waiter.h"
 
 namespace shm {
@@ -94,6 +95,7 @@ class ThreadWaiter : public WordWaiter, public std::enable_shared_from_this<Thre
   };
 
   static void* Main(void* arg) {
+    NameThisThread("shm-waiter");
     std::shared_ptr<Job> job = std::move(*static_cast<std::shared_ptr<Job>*>(arg));
     delete static_cast<std::shared_ptr<Job>*>(arg);
     int r = kWaitTimedOut;

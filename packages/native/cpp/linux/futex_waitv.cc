@@ -16,6 +16,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/thread_name.h"
 #include "common/word_waiter.h"
 
 #ifndef SYS_futex_waitv
@@ -101,6 +102,7 @@ class Shard {
   }
 
   static void* Main(void* p) {
+    NameThisThread("shm-waitv");
     static_cast<Shard*>(p)->Run();
     return nullptr;
   }

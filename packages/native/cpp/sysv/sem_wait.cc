@@ -20,6 +20,7 @@
 
 #include "common/errors.h"
 #include "common/exports.h"
+#include "common/thread_name.h"
 #include "sysv/semop.h"
 
 namespace shm {
@@ -77,6 +78,7 @@ int Wait(WaitState& st) {
 }
 
 void* Run(void* arg) {
+  NameThisThread("shm-semop");
   StatePtr st = *static_cast<StatePtr*>(arg);
   delete static_cast<StatePtr*>(arg);
   int r = Wait(*st);
