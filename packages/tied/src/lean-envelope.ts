@@ -35,7 +35,10 @@ export function isLeanValue(v: unknown): boolean {
 export function isExactLean(v: unknown): boolean {
   const t = typeof v;
   return (
-    t === 'string' || t === 'boolean' || v === null || (t === 'number' && Number.isFinite(v) && !Object.is(v, -0))
+    t === 'string' ||
+    t === 'boolean' ||
+    v === null ||
+    (t === 'number' && Number.isFinite(v) && !Object.is(v, -0))
   );
 }
 

@@ -500,7 +500,8 @@ export class VarNode {
     } finally {
       this.store.lock.unlock();
     }
-    if (typeof old === 'object' && old !== null && isRef(old)) releaseRefs(this.space, refCounts('scalar', old));
+    if (typeof old === 'object' && old !== null && isRef(old))
+      releaseRefs(this.space, refCounts('scalar', old));
     return true;
   }
 
