@@ -3,6 +3,7 @@ import { arrayProxy } from './array-handler.js';
 import { checkOptionsObject } from './check-args.js';
 import { isRef, type Kind, kindName, refCounts } from './envelope.js';
 import { hashProxy } from './hash-handler.js';
+import { isLeanValue } from './lean-envelope.js';
 import { Prep } from './prep.js';
 import { releaseRefs } from './release-refs.js';
 import { ScalarRef } from './scalar-ref.js';
@@ -22,6 +23,7 @@ class TiedScalarRef<T> extends ScalarRef<T> {
   }
   override set value(v: T) {
     const node = this.#node;
+    if (isLeanValue(v) && node.writeLean(v)) return;
     const prep = new Prep(node.space);
     const stored = prep.convertSlot(v, `${node.label}.value`);
     node.write(prep, (cur) => ({ v: prep.resolve(stored, cur), r: undefined }));

@@ -20,8 +20,10 @@ import {
   refCountsOf,
 } from './envelope.js';
 import { checkEnvelope } from './envelope-check.js';
+import { isExactLean, type LeanSerializer, leanSerializer } from './lean-envelope.js';
 import { setOwn } from './plain-object.js';
 import type { Prep } from './prep.js';
+import { releaseRefs } from './release-refs.js';
 import { Store, type StoreOptions } from './store-provider.js';
 import { anonymousId, isAnonymousId, isVariableId, type Space, storeAddress } from './tie-options.js';
 
@@ -81,6 +83,12 @@ export class VarNode {
    */
   #wEnv: Envelope | undefined;
   #wSerial = -1;
+  /** The serializer of this scalar's store when it takes lean writes (see writeLean), else undefined. */
+  readonly #lean: LeanSerializer | undefined;
+  /** The envelope prefix writeLean() last used, and the count and holders it encodes. */
+  #leanPrefix: Uint8Array | undefined;
+  #leanL = -1;
+  #leanH: readonly number[] = [];
   #object: object | undefined;
   /** tie() calls in this process not yet untied (0 for a node only reached through a parent). */
   ties = 0;
@@ -110,16 +118,22 @@ export class VarNode {
     this.space = space;
     this.#store = store;
     this.#sid = serializerId(space.serializer);
+    this.#lean = kind === 'scalar' ? VarNode.#leanOf(space) : undefined;
     this.name = name;
     this.label = labelOf(id, name);
   }
 
   // ------------------------------------------------------------------ opening and creating
 
+  /** Core stores get the lean wrapper of the serializer (same name, id and bytes); other providers the serializer. */
+  static #leanOf(space: Space): LeanSerializer | undefined {
+    return space.provider === undefined ? leanSerializer(space.serializer) : undefined;
+  }
+
   static #storeOptions(id: string, space: Space, extra: Partial<StoreOptions> = {}): StoreOptions {
     return {
       ...storeAddress(id),
-      serializer: space.serializer,
+      serializer: VarNode.#leanOf(space) ?? space.serializer,
       mode: space.mode,
       provider: space.provider,
       ...extra,
@@ -448,6 +462,49 @@ export class VarNode {
     }
   }
 
+  /**
+   * A scalar's assignment of a primitive or bytes (isLeanValue): what write() does for it, without a Prep and
+   * without encoding the envelope around the value. Under the exclusive lock, the envelope's prefix (kept while
+   * `l` and `h` stay the same) and the value encoded alone are committed as one value, the same bytes the
+   * envelope's encoding gives. A reference the scalar held is released after the commit, as settle() would.
+   * Returns false, having done nothing, where the serializer's encodings do not split that way.
+   */
+  writeLean(v: unknown): boolean {
+    const lean = this.#lean;
+    if (lean === undefined) return false;
+    let old: unknown;
+    this.#lock();
+    try {
+      const st = this.store;
+      if (st.serializer !== lean) return false;
+      const env = this.#wSerial !== -1 && st.serial === this.#wSerial ? this.#wEnv! : this.#fresh();
+      let prefix = this.#leanPrefix;
+      if (prefix === undefined || env.l !== this.#leanL || !sameHolders(env.h, this.#leanH)) {
+        prefix = lean.prefix(env.l, env.h);
+        if (prefix === undefined) return false;
+        this.#leanPrefix = prefix;
+        this.#leanL = env.l;
+        this.#leanH = env.h.slice();
+      }
+      const serial = st.setValueLocked(lean.value(prefix, v));
+      this.stats.commits++;
+      this.#wSerial = -1;
+      if (isExactLean(v)) {
+        this.#env = { t: env.t, l: env.l, h: env.h, v };
+        this.#serial = serial;
+      } else {
+        this.#wEnv = { t: env.t, l: env.l, h: env.h, v: undefined };
+        this.#wSerial = serial;
+      }
+      old = env.v;
+    } finally {
+      this.store.lock.unlock();
+    }
+    if (typeof old === 'object' && old !== null && isRef(old))
+      releaseRefs(this.space, refCounts('scalar', old));
+    return true;
+  }
+
   /** The envelope read under our lock (always current). */
   #fresh(): Envelope {
     const env = this.env();
@@ -670,6 +727,12 @@ function encodeOnce(serializer: Serializer, env: Envelope): Uint8Array {
   if (serializer.encodeView === undefined) return serializer.encode(env);
   const e = serializer.encodeView(env);
   return e.head.byteLength === 0 ? e.body : Buffer.concat([e.head, e.body]);
+}
+
+function sameHolders(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The store holds a removed variable's mark (decoding errors are left for #adopt to report). */
