@@ -6,9 +6,15 @@ import type { Region } from './region.js';
 import type { RwLock } from './rw-lock.js';
 import type { FetchInfo, Store } from './store.js';
 import type { SegmentChain } from './store-chain.js';
-import {
-  BANK_BYTES,
+import * as format from './store-format.js';
+import { H_WAITERS, wakeWaiters } from './store-watch.js';
+import { wordWait, wordWake } from './word-wait.js';
+
+// The layout as constants of this module: V8 folds a module's own const into the code that reads it, while each
+// read of an imported binding is a load (measured: ~5% of a 64-byte store()). Read once, at load.
+const {
   BANK0,
+  BANK_BYTES,
   C_DATA,
   corruptStore,
   D_ALLOC,
@@ -24,9 +30,7 @@ import {
   H_STARVED,
   MAX_SEGS,
   SERIAL_MASK,
-} from './store-format.js';
-import { H_WAITERS, wakeWaiters } from './store-watch.js';
-import { wordWait, wordWake } from './word-wait.js';
+} = format;
 
 /** Readers retry an optimistic copy this many times before taking the shared lock to read. */
 const OPTIMISTIC_TRIES = 64;

@@ -11,25 +11,8 @@ import { getSerializer } from './serializers/get-serializer.js';
 import { serializerId } from './serializers/serializer-id.js';
 import { serializerMismatchError } from './serializers/serializer-mismatch-error.js';
 import { SegmentChain } from './store-chain.js';
-import {
-  BANK_BYTES,
-  BANK0,
-  backendOf,
-  C_DATA,
-  H_BACKEND,
-  H_INLINE,
-  H_MAX_SEG,
-  H_PUB,
-  H_STORE_ID,
-  headSize,
-  initHead,
-  inlineFor,
-  LOCK_OFFSET,
-  listSegments,
-  MAX_SEGS,
-  MIN_SEG,
-  validateHead,
-} from './store-format.js';
+import * as format from './store-format.js';
+import { backendOf, headSize, initHead, inlineFor, listSegments, validateHead } from './store-format.js';
 import { StoreIo } from './store-io.js';
 import {
   ChangeIterator,
@@ -53,6 +36,21 @@ import {
 } from './validate-args.js';
 
 export { STORE_HEADER_BYTES } from './store-format.js';
+
+// Constants of this module, as in store-io.ts: `serial` and a cached getValue() read H_PUB on every call.
+const {
+  BANK_BYTES,
+  BANK0,
+  C_DATA,
+  H_BACKEND,
+  H_INLINE,
+  H_MAX_SEG,
+  H_PUB,
+  H_STORE_ID,
+  LOCK_OFFSET,
+  MAX_SEGS,
+  MIN_SEG,
+} = format;
 
 /** Where a store lives and how it is created or opened: a `RegionOptions` address (`name`, `key`, `path`, `fd` or none) plus the store's own settings. */
 export interface StoreOptions extends Omit<RegionOptions, 'size' | 'populate'> {
