@@ -2,7 +2,8 @@
 # Compiles the packages the Windows suite runs (@shm/native, core, serializer-msgpack, tied) with tsc to plain JS and
 # lays them out as a node_modules tree that node.exe resolves on its own: <out>/node_modules/@shm/<pkg>/dist, plus the
 # pure-JS msgpackr that @shm/serializer-msgpack needs (copied from the workspace install; its optional native
-# accelerator is Linux-built and not copied, so msgpackr runs in JS). Usage: stage-js.sh <out>.
+# accelerator is Linux-built and not copied, so msgpackr runs in JS), and core's conformance suite compiled beside its
+# dist (stage-conformance.mjs). Usage: stage-js.sh <out>.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -20,6 +21,8 @@ for pkg in native core serializer-msgpack tied; do
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
+# The platform conformance suite of @shm/core, on node:test shims (packages/core/test-win32/conformance.test.mjs).
+node "$here/stage-conformance.mjs" "$out"
 msgpackr="$(readlink -f "$root/packages/serializer-msgpack/node_modules/msgpackr")"
 cp -rL "$msgpackr" "$out/node_modules/msgpackr"
 rm -rf "$out/node_modules/msgpackr/node_modules"

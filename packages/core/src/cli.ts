@@ -7,7 +7,8 @@ import { isNotFoundError } from './error-codes.js';
 import { Region } from './region.js';
 import { cleanup, list, remove } from './registry-api.js';
 import { serializerName } from './serializers/known-serializers.js';
-import { inspectStore, Store } from './store.js';
+import { Store } from './store.js';
+import { inspectStore } from './store-format.js';
 
 const usage = `Usage: shm <command>
   ls [--all] [--json]        objects @shm created (registry); --all adds every SysV object and /dev/shm file

@@ -128,7 +128,7 @@ describe('Corrupted shared memory', () => {
     }
   });
 
-  // Bank descriptor fields (src/store.ts).
+  // Bank descriptor fields (src/store-format.ts).
   const H_PUB = 24;
   const BANK0 = 64;
   const BANK_BYTES = 256;

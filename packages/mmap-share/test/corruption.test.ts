@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MmapShare } from '../src/index.js';
 import { fixture, track } from './helpers.js';
 
-// Store layout (packages/core/src/store.ts).
+// Store layout (packages/core/src/store-format.ts).
 const H_PUB = 24;
 const BANK0 = 64;
 const BANK_BYTES = 256;

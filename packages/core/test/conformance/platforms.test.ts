@@ -5,7 +5,7 @@ import { MemoryPlatform } from '../../src/platform/memory-platform.js';
 import { describePlatform } from './platform-suite.js';
 
 // The conformance suite against every Platform that runs here: the OS's own (Linux), and the memory one.
-// (darwin is type-checked only; win32 runs under Wine in CI, not from this file.)
+// (darwin is type-checked only; win32 runs the same suite under Wine: test-win32/conformance.test.mjs.)
 
 if (process.platform === 'linux') {
   describePlatform('linux', {
