@@ -47,6 +47,8 @@ const YIELD_MS = 2;
 const needsFence = process.arch !== 'x64' && process.arch !== 'ia32';
 const fenceWord = new Int32Array(1);
 const NO_HEAD = new Uint8Array(0);
+/** The waiters word's index, a constant of this module (reading another module's constant costs more). */
+const WAITERS_W = H_WAITERS >> 2;
 
 /**
  * The commit and read side of one Store handle. It holds the head's views and the read bookkeeping itself, so that
@@ -152,7 +154,7 @@ export class StoreIo {
     const next = (p & 1) ^ 1;
     const d = BANK0 + next * BANK_BYTES;
     const w = d >> 2;
-    const hl = head.byteLength;
+    const hl = head === NO_HEAD ? 0 : head.byteLength; // byteLength is a builtin call (~10 ns at 64 B)
     const len = hl + bytes.byteLength;
     if (this.#sysv && (u32[(BANK0 + D_PEND_PID) >> 2]! | u32[(BANK0 + BANK_BYTES + D_PEND_PID) >> 2]!) !== 0)
       this.#chain.recoverPending();
@@ -186,7 +188,9 @@ export class StoreIo {
     // waiters load could pass it (x86 store buffer), and a watcher that counted itself in meanwhile would sleep
     // through this change: the two sides are a Dekker pair (the watcher's increment is a locked add).
     Atomics.store(i32, H_PUB >> 2, (serial << 1) | next);
-    if (Atomics.load(i32, H_WAITERS >> 2) !== 0) wakeWaiters(this.#region, H_PUB); // none: no syscall
+    // On x86 the store above is an xchg, a full fence, so the waiters load cannot pass it and may be plain
+    // (docs/decisions/0010); weaker CPUs load it atomically.
+    if ((needsFence ? Atomics.load(i32, WAITERS_W) : i32[WAITERS_W]!) !== 0) wakeWaiters(this.#region, H_PUB); // none: no syscall
     // This handle's mappings are exact now: pruned above, and this commit closed what it dropped.
     this.#prunedAt = (serial << 1) | next;
     return serial;
