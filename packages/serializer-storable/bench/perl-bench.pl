@@ -2,7 +2,7 @@
 # Perl's own Storable on the data the Node benchmark uses: for each image file given, thaws it once to get the
 # value, then times freeze, nfreeze, thaw(freeze image) and thaw(nfreeze image) of it. Prints one JSON line per
 # file: {"name":..., "freeze":ops/s, "nfreeze":..., "thawNative":..., "thawNetwork":..., "bytes":...}.
-# Usage: perl-bench.pl <seconds> <name>=<nfreeze image file> ...
+# Usage: perl-bench.pl <seconds> <name>=<image file> ...
 use strict;
 use warnings;
 use Storable qw(freeze nfreeze thaw);

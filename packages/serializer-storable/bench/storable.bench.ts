@@ -63,11 +63,14 @@ try {
   const files: string[] = [];
   const images: Record<string, { net: Uint8Array; nat: Uint8Array }> = {};
   for (const [name, value] of Object.entries(datasets)) {
-    const net = Buffer.from(nfreeze(value));
+    // Perl gets the freeze image, so its value is the same structure as the one Node encodes: doubles as NVs,
+    // integers as IVs (thawing an nfreeze image would give it the doubles as strings, which nfreeze copies
+    // where it has to format an NV, as Node does).
+    const net = Buffer.from(freeze(value));
     const file = join(dir, `${name}.img`);
     writeFileSync(file, net);
     files.push(`${name}=${file}`);
-    // Decode Perl's own images: Perl's hash order and Perl's choice of types.
+    // Decode Perl's own images of that value: Perl's hash order and Perl's choice of types.
     const perlNet = execFileSync(
       'perl',
       [

@@ -1,10 +1,10 @@
-// The encoder keeps state between calls (an identity table with generations, an output chunk whose views stay
+// The encoder keeps state between calls (an identity table of ordinals, an output chunk whose views stay
 // valid): sharing must come out right in every call, however calls follow or nest.
 import { describe, expect, it } from 'vitest';
 import { createStorableSerializer, nfreeze, PerlRef, storable, thaw } from '../src/index.js';
 
 describe('identity between encodes', () => {
-  it('re-encoding the same objects, hundreds of times (past a generation wrap), keeps the sharing exact', () => {
+  it('re-encoding the same objects, hundreds of times, keeps the sharing exact', () => {
     const shared = { n: 1 };
     const value: any = { a: shared, b: [shared], r: new PerlRef(shared) };
     value.self = value;
@@ -23,6 +23,22 @@ describe('identity between encodes', () => {
     const shared = { n: 1 };
     nfreeze({ first: shared });
     expect(thaw(nfreeze([1, shared]))).toEqual([1, { n: 1 }]);
+  });
+
+  it('objects at other ordinals than in the last encode, or after an encode that threw, are shared exactly', () => {
+    const a = { a: 1 };
+    const b = { b: 2 };
+    nfreeze([a, b]);
+    const back = thaw(nfreeze([b, a, b, a])) as any[];
+    expect(back).toEqual([{ b: 2 }, { a: 1 }, { b: 2 }, { a: 1 }]);
+    expect(back[2]).toBe(back[0]);
+    expect(back[3]).toBe(back[1]);
+    expect(back[0]).not.toBe(back[1]);
+    expect(() => nfreeze([a, b, new Map()])).toThrow(/cannot encode a Map/);
+    const again = thaw(nfreeze([[b], a, b])) as any[];
+    expect(again[2]).toBe(again[0][0]);
+    expect(again[1]).not.toBe(again[2]);
+    expect(thaw(nfreeze([b, [a]]))).toEqual([{ b: 2 }, [{ a: 1 }]]);
   });
 
   it('an encode inside an encode (a getter) gets its own table', () => {
