@@ -188,9 +188,7 @@ export class StoreIo {
     // waiters load could pass it (x86 store buffer), and a watcher that counted itself in meanwhile would sleep
     // through this change: the two sides are a Dekker pair (the watcher's increment is a locked add).
     Atomics.store(i32, H_PUB >> 2, (serial << 1) | next);
-    // On x86 the store above is an xchg, a full fence, so the waiters load cannot pass it and may be plain
-    // (docs/decisions/0010); weaker CPUs load it atomically.
-    if ((needsFence ? Atomics.load(i32, WAITERS_W) : i32[WAITERS_W]!) !== 0) wakeWaiters(this.#region, H_PUB); // none: no syscall
+    if (Atomics.load(i32, WAITERS_W) !== 0) wakeWaiters(this.#region, H_PUB); // none: no syscall
     // This handle's mappings are exact now: pruned above, and this commit closed what it dropped.
     this.#prunedAt = (serial << 1) | next;
     return serial;
