@@ -101,9 +101,7 @@ export function describeWaiter(backend: 'futex_waitv' | 'thread', env: Record<st
 
     it('carries 250 concurrent waits on distinct words, woken in any order or timed out', async () => {
       const { m, words } = region();
-      const waits = Array.from({ length: 250 }, (_, i) =>
-        waitAsync(m, i * 4, 0, i < 200 ? 30_000 : 200),
-      );
+      const waits = Array.from({ length: 250 }, (_, i) => waitAsync(m, i * 4, 0, i < 200 ? 30_000 : 200));
       await waitFor(() => asyncWaitsInKernel(process.pid) >= 200, 'the waits to sleep in the kernel', 20_000);
       const s = asyncWaitStats();
       expect(s.pending).toBe(250);
