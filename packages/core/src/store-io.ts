@@ -83,6 +83,12 @@ export class StoreIo {
   #intoView: Uint8Array | undefined;
   /** `#intoBuf` as 32-bit words, when it is 4-byte aligned: small values are copied a word at a time. */
   #intoWords: Int32Array | undefined;
+  /** The chained segments the last #descError found for a value, in order (what #tryRead copies from). */
+  readonly #found: Region[] = [];
+  /** The data view #segData made last, of `#dataSeg`'s first `#dataLen` bytes: reused while both repeat. */
+  #dataSeg: Region | undefined;
+  #dataLen = 0;
+  #dataView: Uint8Array | undefined;
   /** The view viewLocked() returned last: reused while the bank and the length repeat. */
   #lockedView: Uint8Array | undefined;
 
@@ -294,7 +300,6 @@ export class StoreIo {
     // Still published after the sequence was read: else two commits may have passed since `p` was read, and this
     // bank may hold a newer value than `p` says, or one written but never published (store.md, "Fetch").
     if (Atomics.load(i32, H_PUB >> 2) !== p) return undefined;
-    const dv = this.#dv;
     const len = u32[w + (D_LEN_LO >> 2)]! + u32[w + (D_LEN_HI >> 2)]! * 2 ** 32;
     this.#lastLength = len;
     const nsegs = u32[w + (D_NSEGS >> 2)]!;
@@ -342,17 +347,13 @@ export class StoreIo {
         out.set(src.subarray(start, start + len));
       }
     } else {
+      // #descError mapped and checked the segments that hold the value: copy from those.
+      const found = this.#found;
       let off = 0;
       for (let j = 0; j < nsegs && off < len; j++) {
-        const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
-        const size = dv.getUint32(d + D_SEGS + 8 * j + 4, true);
-        const seg = this.#chain.segment(gen, size, false);
-        if (!seg) {
-          if (Atomics.load(i32, seqIndex) !== seq) return undefined;
-          throw this.#chain.missingSegment(j, gen);
-        }
-        const n = Math.min(size - C_DATA, len - off);
-        out.set(seg.bytes.subarray(C_DATA, C_DATA + n), off);
+        const seg = found[j]!;
+        const n = Math.min(seg.size - C_DATA, len - off);
+        out.set(this.#segData(seg, n), off);
         off += n;
       }
       if (off < len) {
@@ -385,11 +386,13 @@ export class StoreIo {
     }
     if (nsegs === 0) return undefined;
     const dv = this.#dv;
+    const found = this.#found;
     let room = 0;
     for (let j = 0; j < nsegs && room < len; j++) {
       const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
       const seg = this.#chain.segment(gen, dv.getUint32(d + D_SEGS + 8 * j + 4, true), false);
       if (!seg) return this.#chain.missingSegment(j, gen);
+      found[j] = seg;
       room += seg.size - C_DATA;
     }
     return room < len
@@ -404,6 +407,14 @@ export class StoreIo {
     const d = BANK0 + bank * BANK_BYTES;
     const len = this.#descLength(bank);
     return this.#descError(d, bank, len, this.#u32[(d + D_NSEGS) >> 2]!) === undefined ? len : 0;
+  }
+
+  /** The first `n` data bytes of chained segment `seg` (a mapped, checked segment of this handle's chain). */
+  #segData(seg: Region, n: number): Uint8Array {
+    if (seg === this.#dataSeg && n === this.#dataLen) return this.#dataView!;
+    this.#dataSeg = seg;
+    this.#dataLen = n;
+    return (this.#dataView = seg.bytes.subarray(C_DATA, C_DATA + n));
   }
 
   #adoptInto(into: Uint8Array) {
