@@ -50,6 +50,15 @@ export interface LockOptions {
 
 const SPIN_DEFAULT = 100;
 
+/**
+ * x86 keeps loads in order with a locked instruction before them (TSO: a load is never performed before an earlier
+ * locked CAS/RMW/xchg completes). There a fast path may read a word with a plain element load right after the
+ * Atomics call that orders it: an Atomics call is a builtin call on Node 20 (~8 ns each, a plain load ~0), and the
+ * uncontended exclusive lock+unlock needs two of them instead of five. Weakly ordered CPUs (arm64: a plain `ldr`
+ * after `stlxr` may be satisfied before the store is visible) keep every load atomic. docs/decisions/0010.
+ */
+const TSO = process.arch === 'x64' || process.arch === 'ia32';
+
 /** What a step of the wait protocol asks its driver: sleep while word `index` holds `value`, up to `left` ms. */
 interface Sleep {
   index: number;
@@ -152,7 +161,21 @@ export class RwLock {
     }
     if (this.#shared > 0) throw this.#upgradeError();
     if (this.#slot < 0) this.#claimSlot();
-    if (Atomics.compareExchange(this.#a, this.#b + W, 0, this.#tid) === 0 || this.#spinW()) {
+    const a = this.#a;
+    const b = this.#b;
+    if (Atomics.compareExchange(a, b + W, 0, this.#tid) === 0) {
+      // The fast path: no reader (the check is #noReaders with plain loads on x86, ordered by the CAS).
+      if (TSO ? a[b + BITMAP] === 0 && (a[b + HIGH] === 0 || this.#noReaders()) : this.#noReaders()) {
+        this.#exclusive = 1;
+        return LockStatus.Acquired;
+      }
+      if (this.#spinDrain()) {
+        this.#exclusive = 1;
+        return LockStatus.Acquired;
+      }
+      return this.#run(this.#drainReaders(deadlineOf(timeoutMs), 0, false));
+    }
+    if (this.#spinW()) {
       if (this.#noReaders() || this.#spinDrain()) {
         this.#exclusive = 1;
         return LockStatus.Acquired;
@@ -173,8 +196,11 @@ export class RwLock {
     if (--this.#exclusive > 0) return;
     const a = this.#a;
     const b = this.#b;
+    // Atomics.store is an xchg on x86, a full fence: the waiters load below cannot pass it (the Dekker pair with a
+    // waiter's locked add then load of W), so it may be plain there. One Atomics call per unlock.
     Atomics.store(a, b + W, 0);
-    if (Atomics.load(a, b + W_WAITERS) > 0) this.#words.wake(this.#region, (b + W) * 4);
+    if ((TSO ? a[b + W_WAITERS]! : Atomics.load(a, b + W_WAITERS)) > 0)
+      this.#words.wake(this.#region, (b + W) * 4);
   }
 
   #noReaders(): boolean {
@@ -206,11 +232,13 @@ export class RwLock {
     const slot = this.#slot >= 0 ? this.#slot : this.#claimSlot();
     const a = this.#a;
     const b = this.#b;
-    if (Atomics.load(a, b + W) === 0) {
+    // The first look at W is a hint on every CPU (a writer seen late is caught by the load after the OR); the
+    // second is ordered after the OR by the locked instruction on x86, so plain there.
+    if (a[b + W] === 0) {
       const word = b + BITMAP + (slot >> 5);
       const bit = 1 << (slot & 31);
       Atomics.or(a, word, bit);
-      if (Atomics.load(a, b + W) === 0) {
+      if ((TSO ? a[b + W] : Atomics.load(a, b + W)) === 0) {
         this.#shared = 1;
         return LockStatus.Acquired;
       }
@@ -254,7 +282,8 @@ export class RwLock {
     const a = this.#a;
     const b = this.#b;
     Atomics.and(a, word, ~bit);
-    if (Atomics.load(a, b + R_WAITERS) > 0) {
+    // Ordered after the locked AND on x86 (see TSO), as the writer's count-then-check of the bitmap needs.
+    if ((TSO ? a[b + R_WAITERS]! : Atomics.load(a, b + R_WAITERS)) > 0) {
       Atomics.add(a, b + R_SEQ, 1);
       this.#words.wake(this.#region, (b + R_SEQ) * 4);
     }

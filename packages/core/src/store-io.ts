@@ -45,6 +45,8 @@ const SMALL_COPY = 256;
 /** How long a writer holds back for a starved reader, at most (ms). */
 const YIELD_MS = 2;
 const needsFence = process.arch !== 'x64' && process.arch !== 'ia32';
+/** x86 (total store order): see store() and #tryRead() for the loads and stores that may be plain there. */
+const TSO = !needsFence;
 const fenceWord = new Int32Array(1);
 const NO_HEAD = new Uint8Array(0);
 /** The waiters word's index, a constant of this module (reading another module's constant costs more). */
@@ -81,6 +83,12 @@ export class StoreIo {
   #intoView: Uint8Array | undefined;
   /** `#intoBuf` as 32-bit words, when it is 4-byte aligned: small values are copied a word at a time. */
   #intoWords: Int32Array | undefined;
+  /** The chained segments the last #descError found for a value, in order (what #tryRead copies from). */
+  readonly #found: Region[] = [];
+  /** The data view #segData made last, of `#dataSeg`'s first `#dataLen` bytes: reused while both repeat. */
+  #dataSeg: Region | undefined;
+  #dataLen = 0;
+  #dataView: Uint8Array | undefined;
   /** The view viewLocked() returned last: reused while the bank and the length repeat. */
   #lockedView: Uint8Array | undefined;
 
@@ -124,11 +132,27 @@ export class StoreIo {
   store(bytes: Uint8Array, serializer: number, head: Uint8Array = NO_HEAD): number {
     // A plain load: a hint, read once per store (a starved reader raised it and waits for the lock anyway).
     if (this.#i32[H_STARVED >> 2] !== 0) this.#yieldToReaders();
-    this.#lock.lock();
+    const lock = this.#lock;
+    // x86, taking the lock here (not nested in a hold of the caller's): the commit publishes with a plain store and
+    // the waiters word is read after the unlock, whose Atomics.store (an xchg) is the full fence the watchers' Dekker
+    // pair needs between the two. Two Atomics calls per store (the CAS and the release) instead of four. Nested in a
+    // caller's hold the unlock releases nothing, so the commit fences itself.
+    if (TSO && !lock.holdsExclusive) {
+      lock.lock();
+      let serial: number;
+      try {
+        serial = this.#commit(bytes, serializer, head, true);
+      } finally {
+        lock.unlock();
+      }
+      if (this.#i32[WAITERS_W] !== 0) wakeWaiters(this.#region, H_PUB); // none: no syscall
+      return serial;
+    }
+    lock.lock();
     try {
-      return this.commit(bytes, serializer, head);
+      return this.#commit(bytes, serializer, head, false);
     } finally {
-      this.#lock.unlock();
+      lock.unlock();
     }
   }
 
@@ -145,6 +169,14 @@ export class StoreIo {
 
   /** Writes `head` then `bytes` into the bank that is not current and publishes it (the caller holds the lock). */
   commit(bytes: Uint8Array, serializer: number, head: Uint8Array = NO_HEAD): number {
+    return this.#commit(bytes, serializer, head, false);
+  }
+
+  /**
+   * commit(); `deferWake` (x86 only, see store()): publish with a plain store and leave the waiters check to the
+   * caller, after the fence of its unlock.
+   */
+  #commit(bytes: Uint8Array, serializer: number, head: Uint8Array, deferWake: boolean): number {
     const i32 = this.#i32;
     const u32 = this.#u32;
     // Plain loads of pub and of the bank's sequence: only a holder of the exclusive lock writes them, so under it
@@ -154,8 +186,9 @@ export class StoreIo {
     const next = (p & 1) ^ 1;
     const d = BANK0 + next * BANK_BYTES;
     const w = d >> 2;
-    const hl = head === NO_HEAD ? 0 : head.byteLength; // byteLength is a builtin call (~10 ns at 64 B)
-    const len = hl + bytes.byteLength;
+    // `length` (the byte count of a Uint8Array) is inlined; `byteLength` is a builtin call (~10 ns at 64 B).
+    const hl = head === NO_HEAD ? 0 : head.length;
+    const len = hl + bytes.length;
     if (this.#sysv && (u32[(BANK0 + D_PEND_PID) >> 2]! | u32[(BANK0 + BANK_BYTES + D_PEND_PID) >> 2]!) !== 0)
       this.#chain.recoverPending();
     if (this.#segs.size !== 0 && p !== this.#prunedAt) this.#prune(p);
@@ -182,13 +215,18 @@ export class StoreIo {
     const serial = ((p >>> 1) + 1) & SERIAL_MASK || 1; // 0 means "never written"
     if (needsFence)
       Atomics.store(i32, w + (D_SEQ >> 2), (seq | 1) + 3); // even again: the bank is whole
-    // x86 (see above): visible after everything before it; the pub store below is the fence that publishes both.
+    // x86 (see above): visible after everything before it, and before the pub store below.
     else i32[w + (D_SEQ >> 2)] = (seq | 1) + 3;
-    // Atomic on every CPU: a full fence between publishing and reading the waiters word. With a plain store the
-    // waiters load could pass it (x86 store buffer), and a watcher that counted itself in meanwhile would sleep
-    // through this change: the two sides are a Dekker pair (the watcher's increment is a locked add).
-    Atomics.store(i32, H_PUB >> 2, (serial << 1) | next);
-    if (Atomics.load(i32, WAITERS_W) !== 0) wakeWaiters(this.#region, H_PUB); // none: no syscall
+    // A full fence between publishing and reading the waiters word: with a plain store and no fence the waiters
+    // load could pass it (x86 store buffer), and a watcher that counted itself in meanwhile would sleep through
+    // this change: the two sides are a Dekker pair (the watcher's increment is a locked add). store() on x86 gets
+    // the fence from its unlock and reads the waiters word after it; every other commit fences here.
+    if (deferWake) {
+      i32[H_PUB >> 2] = (serial << 1) | next;
+    } else {
+      Atomics.store(i32, H_PUB >> 2, (serial << 1) | next);
+      if (Atomics.load(i32, WAITERS_W) !== 0) wakeWaiters(this.#region, H_PUB); // none: no syscall
+    }
     // This handle's mappings are exact now: pruned above, and this commit closed what it dropped.
     this.#prunedAt = (serial << 1) | next;
     return serial;
@@ -248,17 +286,20 @@ export class StoreIo {
   #tryRead(into: Uint8Array | undefined, info: FetchInfo | undefined): Uint8Array | undefined {
     const i32 = this.#i32;
     const u32 = this.#u32;
-    const p = Atomics.load(i32, H_PUB >> 2);
+    // x86: the first loads of pub and of the bank's sequence may be plain (two Atomics calls fewer per read): loads
+    // are not reordered with loads there (TSO), the sequence's index depends on pub, and the JIT keeps both before
+    // the Atomics call below (a builtin call, on the effect chain). The re-check of pub and the last look at the
+    // sequence stay atomic on every CPU: they are what tell this read from a torn one. Weaker CPUs load each atomically.
+    const p = TSO ? i32[H_PUB >> 2]! : Atomics.load(i32, H_PUB >> 2);
     const bank = p & 1;
     const d = BANK0 + bank * BANK_BYTES;
     const w = d >> 2;
     const seqIndex = w + (D_SEQ >> 2);
-    const seq = Atomics.load(i32, seqIndex);
+    const seq = TSO ? i32[seqIndex]! : Atomics.load(i32, seqIndex);
     if ((seq & 1) !== 0) return undefined;
     // Still published after the sequence was read: else two commits may have passed since `p` was read, and this
     // bank may hold a newer value than `p` says, or one written but never published (store.md, "Fetch").
     if (Atomics.load(i32, H_PUB >> 2) !== p) return undefined;
-    const dv = this.#dv;
     const len = u32[w + (D_LEN_LO >> 2)]! + u32[w + (D_LEN_HI >> 2)]! * 2 ** 32;
     this.#lastLength = len;
     const nsegs = u32[w + (D_NSEGS >> 2)]!;
@@ -272,7 +313,7 @@ export class StoreIo {
     let out: Uint8Array;
     let outWords: Int32Array | undefined;
     if (into) {
-      if (into.byteLength < len) {
+      if (into.length < len) {
         if (Atomics.load(i32, seqIndex) !== seq) return undefined;
         throw new ShmError(
           'ERR_SHM_TOO_LARGE',
@@ -282,10 +323,10 @@ export class StoreIo {
       }
       if (this.#intoBuf !== into) this.#adoptInto(into);
       outWords = this.#intoWords;
-      if (len === into.byteLength) out = into;
+      if (len === into.length) out = into;
       else {
         const v = this.#intoView;
-        if (v !== undefined && v.byteLength === len) out = v;
+        if (v !== undefined && v.length === len) out = v;
         else out = this.#intoView = into.subarray(0, len);
       }
     } else {
@@ -306,17 +347,13 @@ export class StoreIo {
         out.set(src.subarray(start, start + len));
       }
     } else {
+      // #descError mapped and checked the segments that hold the value: copy from those.
+      const found = this.#found;
       let off = 0;
       for (let j = 0; j < nsegs && off < len; j++) {
-        const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
-        const size = dv.getUint32(d + D_SEGS + 8 * j + 4, true);
-        const seg = this.#chain.segment(gen, size, false);
-        if (!seg) {
-          if (Atomics.load(i32, seqIndex) !== seq) return undefined;
-          throw this.#chain.missingSegment(j, gen);
-        }
-        const n = Math.min(size - C_DATA, len - off);
-        out.set(seg.bytes.subarray(C_DATA, C_DATA + n), off);
+        const seg = found[j]!;
+        const n = Math.min(seg.size - C_DATA, len - off);
+        out.set(this.#segData(seg, n), off);
         off += n;
       }
       if (off < len) {
@@ -349,11 +386,13 @@ export class StoreIo {
     }
     if (nsegs === 0) return undefined;
     const dv = this.#dv;
+    const found = this.#found;
     let room = 0;
     for (let j = 0; j < nsegs && room < len; j++) {
       const gen = dv.getUint32(d + D_SEGS + 8 * j, true);
       const seg = this.#chain.segment(gen, dv.getUint32(d + D_SEGS + 8 * j + 4, true), false);
       if (!seg) return this.#chain.missingSegment(j, gen);
+      found[j] = seg;
       room += seg.size - C_DATA;
     }
     return room < len
@@ -368,6 +407,14 @@ export class StoreIo {
     const d = BANK0 + bank * BANK_BYTES;
     const len = this.#descLength(bank);
     return this.#descError(d, bank, len, this.#u32[(d + D_NSEGS) >> 2]!) === undefined ? len : 0;
+  }
+
+  /** The first `n` data bytes of chained segment `seg` (a mapped, checked segment of this handle's chain). */
+  #segData(seg: Region, n: number): Uint8Array {
+    if (seg === this.#dataSeg && n === this.#dataLen) return this.#dataView!;
+    this.#dataSeg = seg;
+    this.#dataLen = n;
+    return (this.#dataView = seg.bytes.subarray(C_DATA, C_DATA + n));
   }
 
   #adoptInto(into: Uint8Array) {

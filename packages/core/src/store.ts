@@ -311,7 +311,7 @@ export class Store {
     const b = bytes instanceof Uint8Array ? bytes : checkBytes(bytes, 'bytes');
     if (serializer !== 0) checkSerializerId(serializer);
     if (this.#closed) this.#check();
-    if (b.byteLength > this.#maxValue) this.#checkSize(b.byteLength);
+    if (b.length > this.#maxValue) this.#checkSize(b.byteLength);
     return this.#io.store(b, serializer);
   }
 
@@ -327,7 +327,7 @@ export class Store {
     if (!(body instanceof Uint8Array)) throw expected('a Uint8Array', 'body', body);
     if (serializer !== 0) checkSerializerId(serializer);
     if (this.#closed) this.#check();
-    const len = head.byteLength + body.byteLength;
+    const len = head.length + body.length;
     if (len > this.#maxValue) this.#checkSize(len);
     return this.#io.store(body, serializer, head);
   }

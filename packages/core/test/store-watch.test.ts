@@ -98,6 +98,41 @@ describe('Store.waitForChange across processes', () => {
     await waitFor(() => store.debug().waiters === 0, 'waiters === 0');
   });
 
+  it('every way of committing wakes a sleeping child at once, inside a lock hold of the writer or not', async () => {
+    // store() on x86 publishes with a plain store and wakes after its unlock; nested in a hold of the caller's the
+    // unlock releases nothing and the commit must fence and wake itself. A lost wake would cost the child a whole
+    // sleep slice (1 s) before it re-checks: each wake must come well before that.
+    const { store, opts } = make();
+    store.store(Buffer.from('before'));
+    const commits: [string, () => number][] = [
+      ['store()', () => store.store(Buffer.from('a'))],
+      ['storeParts()', () => store.storeParts(Buffer.from('b'), Buffer.from('c'))],
+      ['setValue()', () => store.setValue(Buffer.from('d'))],
+      ['store() inside lock()', () => held(() => store.store(Buffer.from('e')))],
+      ['storeLocked() inside lock()', () => held(() => store.storeLocked(Buffer.from('f')))],
+      ['store() inside a nested lock()', () => held(() => held(() => store.store(Buffer.from('g'))))],
+    ];
+    function held(fn: () => number): number {
+      store.lock.lock();
+      try {
+        return fn();
+      } finally {
+        store.lock.unlock();
+      }
+    }
+    const p = peer(opts, 'waitEach', { n: commits.length, timeoutMs: 20_000 });
+    for (const [what, commit] of commits) {
+      const ready = await p.next((m) => m.ready);
+      expect(ready.serial).toBe(store.serial);
+      await waitFor(() => store.debug().waiters === 1, 'the child to sleep');
+      const t0 = performance.now();
+      const serial = commit();
+      const r = await p.next((m) => 'woke' in m);
+      expect({ what, woke: r.woke }).toEqual({ what, woke: serial });
+      expect({ what, ms: performance.now() - t0 < 500 }).toEqual({ what, ms: true });
+    }
+  });
+
   it('the parent’s waitForChangeAsync wakes with a child’s commit, and the event loop keeps running meanwhile', async () => {
     const { store, opts } = make();
     const p = peer(opts, 'store', { n: 1, len: 64 });

@@ -16,7 +16,7 @@ export function useNamespace(): {
   let peers: Peer[] = [];
   const extra: (() => void)[] = [];
   beforeEach(() => {
-    ns = uniqueName('shmtest-tied');
+    ns = uniqueName(); // shmtest-<run>-…: inside the prefix the leak check watches
   });
   afterEach(async () => {
     for (const p of peers) p.kill('SIGKILL');
