@@ -240,16 +240,28 @@ export class MmapShare {
   set(value: unknown): void {
     // arguments.length, not a rest parameter: no array per call on the hot path.
     // biome-ignore lint/complexity/noArguments: the count of arguments is what is checked
-    this.#checkArgs(arguments.length, value);
+    const count = arguments.length;
+    if (count !== 1 || value === undefined || this.#store.closed) this.#checkArgs(count, value);
     const ser = this.#serializer;
+    // Nothing here checks the size: it is the store's own limit (maxValueSize), which store()/storeParts() check
+    // before they commit. A refusal is only reworded in the share's terms (#refused); the try costs nothing.
     if (ser.encodeView === undefined) {
-      this.#store.store(this.#checkEncoded(ser.encode(value), NO_HEAD), this.#sid);
+      const bytes = ser.encode(value);
+      try {
+        this.#store.store(bytes, this.#sid);
+      } catch (err) {
+        throw this.#refused(err, bytes.byteLength);
+      }
       return;
     }
     // The serializer's reused buffer (or, with 'raw', a tag and the caller's own bytes), copied once by the
     // commit: nothing calls the serializer between here and there.
     const e = ser.encodeView(value);
-    this.#store.storeParts(e.head, this.#checkEncoded(e.body, e.head), this.#sid);
+    try {
+      this.#store.storeParts(e.head, e.body, this.#sid);
+    } catch (err) {
+      throw this.#refused(err, e.head.byteLength + e.body.byteLength);
+    }
   }
 
   /** set() whose wait for the lock does not block the event loop. */
@@ -276,15 +288,24 @@ export class MmapShare {
   /** `body` if `head` + `body` (an encoding) fits the share, else ERR_SHM_TOO_LARGE. */
   #checkEncoded(body: Uint8Array, head: Uint8Array): Uint8Array {
     const n = head.byteLength + body.byteLength;
-    if (n > this.#size) {
-      throw new ShmError(
-        'ERR_SHM_TOO_LARGE',
-        `The value encodes to ${n} bytes with serializer '${this.#serializer.name}', more than the ` +
-          `${this.#size} bytes this share holds (new MmapShare(${this.#size})); the previous value is kept`,
-        { target: this.#store.name },
-      );
-    }
+    if (n > this.#size) throw this.#tooLarge(n);
     return body;
+  }
+
+  /** What set() throws for `err`, which the store threw committing an encoding of `n` bytes. */
+  #refused(err: unknown, n: number): unknown {
+    return n > this.#size && ShmError.isInstance(err) && err.code === 'ERR_SHM_TOO_LARGE'
+      ? this.#tooLarge(n)
+      : err;
+  }
+
+  #tooLarge(n: number): ShmError {
+    return new ShmError(
+      'ERR_SHM_TOO_LARGE',
+      `The value encodes to ${n} bytes with serializer '${this.#serializer.name}', more than the ` +
+        `${this.#size} bytes this share holds (new MmapShare(${this.#size})); the previous value is kept`,
+      { target: this.#store.name },
+    );
   }
 
   /**
