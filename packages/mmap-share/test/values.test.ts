@@ -1,6 +1,6 @@
 import { readlinkSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
 import { raw } from '@shm/core';
+import { describe, expect, it } from 'vitest';
 import { LockStatus, MAX_SIZE, MmapShare, ShmError } from '../src/index.js';
 import { track } from './helpers.js';
 
