@@ -13,6 +13,7 @@ import {
   type FetchInfo,
   getSerializer,
   LockStatus,
+  raw,
   type Serializer,
   ShmError,
   Store,
@@ -91,6 +92,13 @@ export class MmapShare {
   readonly #sid: number;
   readonly #info: FetchInfo = { serial: 0, serializerId: 0 };
   #scratch = new Uint8Array(0);
+  /** Whether the store's capacity is at most `size`: then a value the store accepts needs no check of ours. */
+  readonly #bounded: boolean;
+  /** Whether the serializer is core's raw: get() decodes its Buffers itself (#rawBuffer). */
+  readonly #rawBuffers: boolean;
+  /** The payload of #bodyOf (the value's view that #rawBuffer saw last). */
+  #body: Uint8Array = NO_HEAD;
+  #bodyOf: Uint8Array | undefined;
 
   /**
    * Creates an anonymous area that holds values whose encoding takes up to `size` bytes.
@@ -106,6 +114,8 @@ export class MmapShare {
       this.#fd = a.handle.fd;
       this.#serializer = a.serializer;
       this.#sid = a.handle.serializerId;
+      this.#bounded = a.store.capacity <= this.#size;
+      this.#rawBuffers = a.serializer === raw;
       return;
     }
     if (typeof size !== 'number') throw expected('a size in bytes', 'size', size);
@@ -124,6 +134,8 @@ export class MmapShare {
     this.#fd = this.#store.region.fd;
     this.#serializer = serializer;
     this.#sid = serializerId(serializer);
+    this.#bounded = this.#store.capacity <= size;
+    this.#rawBuffers = serializer === raw;
   }
 
   // ---------------------------------------------------------------- receiving
@@ -240,16 +252,28 @@ export class MmapShare {
   set(value: unknown): void {
     // arguments.length, not a rest parameter: no array per call on the hot path.
     // biome-ignore lint/complexity/noArguments: the count of arguments is what is checked
-    this.#checkArgs(arguments.length, value);
+    const count = arguments.length;
+    if (count !== 1 || value === undefined || this.#store.closed) this.#checkArgs(count, value);
     const ser = this.#serializer;
+    // Nothing here checks the size: it is the store's own limit (maxValueSize), which store()/storeParts() check
+    // before they commit. A refusal is only reworded in the share's terms (#refused); the try costs nothing.
     if (ser.encodeView === undefined) {
-      this.#store.store(this.#checkEncoded(ser.encode(value), NO_HEAD), this.#sid);
+      const bytes = ser.encode(value);
+      try {
+        this.#store.store(bytes, this.#sid);
+      } catch (err) {
+        throw this.#refused(err, bytes.byteLength);
+      }
       return;
     }
     // The serializer's reused buffer (or, with 'raw', a tag and the caller's own bytes), copied once by the
     // commit: nothing calls the serializer between here and there.
     const e = ser.encodeView(value);
-    this.#store.storeParts(e.head, this.#checkEncoded(e.body, e.head), this.#sid);
+    try {
+      this.#store.storeParts(e.head, e.body, this.#sid);
+    } catch (err) {
+      throw this.#refused(err, e.head.byteLength + e.body.byteLength);
+    }
   }
 
   /** set() whose wait for the lock does not block the event loop. */
@@ -276,15 +300,24 @@ export class MmapShare {
   /** `body` if `head` + `body` (an encoding) fits the share, else ERR_SHM_TOO_LARGE. */
   #checkEncoded(body: Uint8Array, head: Uint8Array): Uint8Array {
     const n = head.byteLength + body.byteLength;
-    if (n > this.#size) {
-      throw new ShmError(
-        'ERR_SHM_TOO_LARGE',
-        `The value encodes to ${n} bytes with serializer '${this.#serializer.name}', more than the ` +
-          `${this.#size} bytes this share holds (new MmapShare(${this.#size})); the previous value is kept`,
-        { target: this.#store.name },
-      );
-    }
+    if (n > this.#size) throw this.#tooLarge(n);
     return body;
+  }
+
+  /** What set() throws for `err`, which the store threw committing an encoding of `n` bytes. */
+  #refused(err: unknown, n: number): unknown {
+    return n > this.#size && ShmError.isInstance(err) && err.code === 'ERR_SHM_TOO_LARGE'
+      ? this.#tooLarge(n)
+      : err;
+  }
+
+  #tooLarge(n: number): ShmError {
+    return new ShmError(
+      'ERR_SHM_TOO_LARGE',
+      `The value encodes to ${n} bytes with serializer '${this.#serializer.name}', more than the ` +
+        `${this.#size} bytes this share holds (new MmapShare(${this.#size})); the previous value is kept`,
+      { target: this.#store.name },
+    );
   }
 
   /**
@@ -293,8 +326,9 @@ export class MmapShare {
    * @throws ShmError ERR_SHM_SERIALIZER_MISMATCH if the value was written with another serializer.
    */
   get<T = unknown>(): T | undefined {
-    this.#checkOpen();
-    const lock = this.#store.lock;
+    const store = this.#store;
+    if (store.closed) throw closedShare();
+    const lock = store.lock;
     const status = lock.lockShared();
     try {
       return this.#decode<T>(this.#read());
@@ -324,14 +358,11 @@ export class MmapShare {
     try {
       view = this.#store.viewLocked(this.#info);
     } catch (e) {
-      // A length past the size is the corruption this share can name best (with its own size).
-      const len = this.#store.length;
-      if (ShmError.isInstance(e) && e.code === 'ERR_SHM_BAD_FORMAT' && len > this.#size)
-        throw this.#corrupt(len);
-      throw e;
+      throw this.#readError(e);
     }
     if (view !== undefined) {
-      if (view.byteLength > this.#size) throw this.#corrupt(view.byteLength);
+      // The store refuses a length past its capacity; a share whose capacity is its size checks nothing more.
+      if (!this.#bounded && view.byteLength > this.#size) throw this.#corrupt(view.byteLength);
       return view;
     }
     // An anonymous store never chains; a foreign one that does is read the long way.
@@ -342,6 +373,14 @@ export class MmapShare {
     if (this.#scratch.byteLength < len)
       this.#scratch = new Uint8Array(Math.max(len, this.#scratch.byteLength * 2));
     return this.#store.fetch(this.#scratch, this.#info);
+  }
+
+  /** What a read throws for `e`, which the store threw: a length past the size is the corruption this share can
+   * name best (with its own size). */
+  #readError(e: unknown): unknown {
+    if (!ShmError.isInstance(e) || e.code !== 'ERR_SHM_BAD_FORMAT') return e;
+    const len = this.#store.length;
+    return len > this.#size ? this.#corrupt(len) : e;
   }
 
   #corrupt(len: number): ShmError {
@@ -358,8 +397,25 @@ export class MmapShare {
     if (info.serializerId !== this.#sid) {
       throw serializerMismatchError(this.#sid, info.serializerId, { target: this.#store.name });
     }
+    if (this.#rawBuffers && bytes[0] === RAW_BUFFER_TAG) return this.#rawBuffer(bytes) as T;
     // Decoders copy what they keep (the Serializer contract): the bytes may be shared memory or the scratch buffer.
     return this.#serializer.decode(bytes) as T;
+  }
+
+  /**
+   * raw.decode() of a Buffer (a fresh Buffer of the bytes behind the tag), without raw's view of them per call:
+   * the view is kept while `bytes` is the same view (viewLocked() returns the same one while the bank and the length
+   * repeat), and a view's extent never changes, so it covers the value's payload. One allocation, one copy.
+   */
+  #rawBuffer(bytes: Uint8Array): Buffer {
+    let body = this.#body;
+    if (this.#bodyOf !== bytes) {
+      body = this.#body = bytes.subarray(1);
+      this.#bodyOf = bytes;
+    }
+    const out = Buffer.allocUnsafe(body.length);
+    out.set(body);
+    return out;
   }
 
   // ---------------------------------------------------------------- waiting for a change
@@ -615,6 +671,9 @@ export class MmapShare {
     if (this.#store.closed) throw closedShare();
   }
 }
+
+/** The tag raw puts before a Buffer's bytes, learnt from raw itself. */
+const RAW_BUFFER_TAG = raw.encode(Buffer.alloc(0))[0];
 
 function closedShare(): ShmError {
   return new ShmError('ERR_SHM_CLOSED', 'This MmapShare is closed', { target: 'MmapShare' });

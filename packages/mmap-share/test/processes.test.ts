@@ -130,6 +130,30 @@ describe('a share handed to child processes', () => {
     expect(m.error).toContain("'json'");
   });
 
+  it("never shows a value of another process's lock() section before its unlock(): get() waits for the section", async () => {
+    // A get() that read without the lock (core's fetch() alone) would return ['mid', i] here: the whole value of
+    // a commit, but one the section had not finished with (decision 0013).
+    const N = 2000;
+    const share = track(new MmapShare(64));
+    share.set(['end', -1]);
+    const writer = fork(share, ['sections', String(N)]);
+    await writer.next((m) => m.ready);
+    writer.child.send({ go: true });
+    const seen = { mid: 0, end: 0, distinct: new Set<number>() };
+    const deadline = performance.now() + 30_000;
+    for (;;) {
+      const [stage, i] = share.get() as [string, number];
+      if (stage === 'mid') seen.mid++;
+      else seen.end++;
+      seen.distinct.add(i);
+      if (stage === 'end' && i === N - 1) break;
+      if (performance.now() > deadline) throw new Error(`the writer did not finish (at ${stage} ${i})`);
+    }
+    expect(await writer.next((m) => m.done || m.error)).toEqual({ done: true });
+    expect(seen.mid).toBe(0);
+    expect(seen.distinct.size).toBeGreaterThan(10); // the reads did interleave with the sections
+  });
+
   it('shows a child the value the parent kept after a rejected set()', async () => {
     const share = track(new MmapShare(32));
     share.set('kept');

@@ -1,4 +1,5 @@
 import { readlinkSync } from 'node:fs';
+import { raw } from '@shm/core';
 import { describe, expect, it } from 'vitest';
 import { LockStatus, MAX_SIZE, MmapShare, ShmError } from '../src/index.js';
 import { track } from './helpers.js';
@@ -77,6 +78,45 @@ describe('set() and get()', () => {
     const b = share.get<{ list: number[] }>()!;
     expect(b).toEqual({ list: [1, 2] });
     expect(b).not.toBe(a);
+  });
+
+  it("with 'raw', get() gives what raw.decode() gives: a Buffer, a Uint8Array or a string, each a fresh copy", () => {
+    const share = track(new MmapShare(64, { serializer: 'raw' }));
+    const cases: (Uint8Array | string)[] = [
+      Buffer.from('buffer bytes'),
+      Buffer.alloc(0),
+      new Uint8Array([1, 2, 3]),
+      new Uint8Array(0),
+      'a string',
+      '',
+    ];
+    for (const value of cases) {
+      share.set(value);
+      const back = share.get<Uint8Array | string>()!;
+      expect(back).toStrictEqual(raw.decode(raw.encode(value)));
+      expect(Buffer.isBuffer(back)).toBe(Buffer.isBuffer(value));
+    }
+    // A Buffer of its own: writing into it changes neither the share nor the next get().
+    share.set(Buffer.from([9, 9, 9, 9]));
+    const a = share.get<Buffer>()!;
+    a.fill(0);
+    expect(share.get()).toStrictEqual(Buffer.from([9, 9, 9, 9]));
+    expect(share.get()).not.toBe(a);
+  });
+
+  it("with 'raw', get() after each set() gives that set()'s bytes, for lengths that repeat and change", () => {
+    // get() keeps its view of the payload while the value's view repeats: the banks alternate, lengths repeat.
+    const share = track(new MmapShare(300, { serializer: 'raw' }));
+    const other = track(MmapShare.fromWorkerData(share.transferable(), { serializer: 'raw' }));
+    const lengths = [5, 5, 5, 7, 7, 5, 0, 0, 299, 5, 299, 299, 1, 1, 5];
+    lengths.forEach((n, i) => {
+      const value = Buffer.alloc(n, i + 1);
+      (i % 3 === 2 ? other : share).set(value);
+      for (let k = 0; k < 2; k++) {
+        expect(share.get()).toStrictEqual(value);
+        expect(other.get()).toStrictEqual(value);
+      }
+    });
   });
 
   it('accepts a value whose encoding is exactly size bytes and refuses one more byte', () => {
