@@ -309,7 +309,8 @@ export class Store {
    */
   store(bytes: Uint8Array | ArrayBufferView | ArrayBuffer, serializer = 0): number {
     const b = bytes instanceof Uint8Array ? bytes : checkBytes(bytes, 'bytes');
-    if (serializer !== 0) checkSerializerId(serializer);
+    // A u32 passes with two comparisons; anything else gets the full check (and its error).
+    if (typeof serializer !== 'number' || serializer >>> 0 !== serializer) checkSerializerId(serializer);
     if (this.#closed) this.#check();
     if (b.length > this.#maxValue) this.#checkSize(b.byteLength);
     return this.#io.store(b, serializer);
@@ -325,7 +326,7 @@ export class Store {
   storeParts(head: Uint8Array, body: Uint8Array, serializer = 0): number {
     if (!(head instanceof Uint8Array)) throw expected('a Uint8Array', 'head', head);
     if (!(body instanceof Uint8Array)) throw expected('a Uint8Array', 'body', body);
-    if (serializer !== 0) checkSerializerId(serializer);
+    if (typeof serializer !== 'number' || serializer >>> 0 !== serializer) checkSerializerId(serializer);
     if (this.#closed) this.#check();
     const len = head.length + body.length;
     if (len > this.#maxValue) this.#checkSize(len);

@@ -355,6 +355,12 @@ export default definePackage<Core, F>((m) => {
             bad('type', "serializer id 'v8'", 'serializer', (fx: F) =>
               fx.store[method](Buffer.from('x'), 'v8' as never),
             ),
+            bad('type', "serializer id '1' (a numeric string)", 'serializer', (fx: F) =>
+              fx.store[method](Buffer.from('x'), '1' as never),
+            ),
+            bad('range', 'serializer id 2 ** 32', 'serializer', (fx: F) =>
+              fx.store[method](Buffer.from('x'), 2 ** 32),
+            ),
             bad('range', 'more bytes than the store holds', 'ERR_SHM_TOO_LARGE', (fx: F) =>
               fx.small[method](Buffer.alloc(65)),
             ),
@@ -433,6 +439,15 @@ export default definePackage<Core, F>((m) => {
         bad('type', 'null for body', 'body', (fx: F) => fx.store.storeParts(Buffer.from('x'), null as never)),
         bad('range', 'serializer id -1', 'serializer', (fx: F) =>
           fx.store.storeParts(Buffer.from('x'), Buffer.from('y'), -1),
+        ),
+        bad('type', 'serializer id 1.5', 'serializer', (fx: F) =>
+          fx.store.storeParts(Buffer.from('x'), Buffer.from('y'), 1.5),
+        ),
+        bad('type', "serializer id '1' (a numeric string)", 'serializer', (fx: F) =>
+          fx.store.storeParts(Buffer.from('x'), Buffer.from('y'), '1' as never),
+        ),
+        bad('range', 'serializer id 2 ** 32', 'serializer', (fx: F) =>
+          fx.store.storeParts(Buffer.from('x'), Buffer.from('y'), 2 ** 32),
         ),
         bad('range', 'head and body more than the store holds', 'ERR_SHM_TOO_LARGE', (fx: F) =>
           fx.small.storeParts(Buffer.alloc(33), Buffer.alloc(32)),
