@@ -526,7 +526,12 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 tag++;
                 break emit;
               }
-              if (v instanceof Uint8Array) {
+              // Arrays and plain objects (the common case) are told apart from bytes without `instanceof`,
+              // which walks the prototype chain: only an object of another prototype can be a Uint8Array.
+              let isArray = Array.isArray(v);
+              let proto: unknown = null;
+              if (!isArray) proto = Object.getPrototypeOf(v);
+              if (!isArray && proto !== Object.prototype && proto !== null && v instanceof Uint8Array) {
                 const len = v.byteLength;
                 const room = 5 + len;
                 if (pos + room > cap) {
@@ -577,14 +582,15 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos += 5;
                   break emit;
                 }
-                const isArray = Array.isArray(x);
+                if (hops > 0) {
+                  // The referent of a PerlRef: its own kind.
+                  isArray = Array.isArray(x);
+                  proto = isArray ? null : Object.getPrototypeOf(x);
+                }
                 let isRef = false;
-                if (!isArray) {
-                  const proto = Object.getPrototypeOf(x);
-                  if (proto !== Object.prototype && proto !== null) {
-                    isRef = x instanceof PerlRef || PerlRef.isInstance(x);
-                    if (!isRef) throw new EncodeFailure(x, unsupportedObject(x), hops);
-                  }
+                if (!isArray && proto !== Object.prototype && proto !== null) {
+                  isRef = x instanceof PerlRef || PerlRef.isInstance(x);
+                  if (!isRef) throw new EncodeFailure(x, unsupportedObject(x), hops);
                 }
                 objs[count] = x;
                 objTags[count] = tag;
