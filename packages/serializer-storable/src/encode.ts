@@ -305,8 +305,11 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
   const objTags = nested ? [] : writtenTag;
   let count = 0;
   let classes: Map<string, number> | undefined;
-  // The frames: kind, the array (hash frames: unused), the next index and the end (in the array, or in the
-  // pairs), the index of the pair whose key is still to be written (-1: none), and where a hash's pairs start.
+  // The frames: kind, the array (hash frames: the pairs' values), the next index and the end (in the array, or
+  // in the pairs), the index of the pair whose key is still to be written (-1: none), and where a hash's pairs
+  // start. The innermost frame lives in the locals f*, the others in the arrays s* (at sp - 1 the innermost
+  // one's constant fields; its index and due key are stored there only when a frame is pushed above it): one
+  // element then reads and writes locals, not five arrays.
   const sKind: number[] = [];
   const sObj: any[] = [];
   const sI: number[] = [];
@@ -316,6 +319,12 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
   let sp = 0;
   const keys = nested ? [] : pairKeys;
   const values = nested ? [] : pairValues;
+  let fKind = F_ARRAY;
+  let fObj: any;
+  let fI = 0;
+  let fN = 0;
+  let fDue = -1;
+  let fBase = 0;
   let pairs = 0;
   let pairsHigh = 0;
   // for...in also visits enumerable properties a plain object inherits: if anything made one on
@@ -517,7 +526,12 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 tag++;
                 break emit;
               }
-              if (v instanceof Uint8Array) {
+              // Arrays and plain objects (the common case) are told apart from bytes without `instanceof`,
+              // which walks the prototype chain: only an object of another prototype can be a Uint8Array.
+              let isArray = Array.isArray(v);
+              let proto: unknown = null;
+              if (!isArray) proto = Object.getPrototypeOf(v);
+              if (!isArray && proto !== Object.prototype && proto !== null && v instanceof Uint8Array) {
                 const len = v.byteLength;
                 const room = 5 + len;
                 if (pos + room > cap) {
@@ -568,14 +582,15 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos += 5;
                   break emit;
                 }
-                const isArray = Array.isArray(x);
+                if (hops > 0) {
+                  // The referent of a PerlRef: its own kind.
+                  isArray = Array.isArray(x);
+                  proto = isArray ? null : Object.getPrototypeOf(x);
+                }
                 let isRef = false;
-                if (!isArray) {
-                  const proto = Object.getPrototypeOf(x);
-                  if (proto !== Object.prototype && proto !== null) {
-                    isRef = x instanceof PerlRef || PerlRef.isInstance(x);
-                    if (!isRef) throw new EncodeFailure(x, unsupportedObject(x), hops);
-                  }
+                if (!isArray && proto !== Object.prototype && proto !== null) {
+                  isRef = x instanceof PerlRef || PerlRef.isInstance(x);
+                  if (!isRef) throw new EncodeFailure(x, unsupportedObject(x), hops);
                 }
                 objs[count] = x;
                 objTags[count] = tag;
@@ -663,12 +678,16 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos += 5;
                   tag++;
                   if (len > 0) {
-                    sKind[sp] = F_ARRAY;
-                    sObj[sp] = x;
-                    sI[sp] = 0;
-                    sN[sp] = len;
-                    sDue[sp] = -1;
-                    sBase[sp] = 0;
+                    if (sp > 0) {
+                      sI[sp - 1] = fI;
+                      sDue[sp - 1] = fDue;
+                    }
+                    sKind[sp] = fKind = F_ARRAY;
+                    sObj[sp] = fObj = x;
+                    sN[sp] = fN = len;
+                    sBase[sp] = fBase = 0;
+                    fI = 0;
+                    fDue = -1;
                     sp++;
                   }
                   break emit;
@@ -717,12 +736,16 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 }
                 tag++;
                 if (len > 0) {
-                  sKind[sp] = flagged ? F_FLAG_HASH : F_HASH;
-                  sObj[sp] = undefined;
-                  sI[sp] = base;
-                  sN[sp] = end;
-                  sDue[sp] = -1;
-                  sBase[sp] = base;
+                  if (sp > 0) {
+                    sI[sp - 1] = fI;
+                    sDue[sp - 1] = fDue;
+                  }
+                  sKind[sp] = fKind = flagged ? F_FLAG_HASH : F_HASH;
+                  sObj[sp] = fObj = values;
+                  sN[sp] = fN = end;
+                  sBase[sp] = fBase = base;
+                  fI = base;
+                  fDue = -1;
                   sp++;
                   pairs = end;
                   if (end > pairsHigh) pairsHigh = end;
@@ -739,10 +762,9 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
 
       // The next element of the innermost container, after the key its previous value was waiting for.
       if (sp === 0) break;
-      const top = sp - 1;
-      const kind = sKind[top]!;
+      const kind = fKind;
       if (kind !== F_ARRAY) {
-        const due = sDue[top]!;
+        const due = fDue;
         if (due >= 0) {
           const key = keys[due]!;
           const room = 5 + 3 * key.length;
@@ -770,25 +792,32 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
               pos += 4 + w;
             }
           }
-          sDue[top] = -1;
+          fDue = -1;
         }
       }
-      const i = sI[top]!;
-      if (i === sN[top]) {
-        if (kind !== F_ARRAY) pairs = sBase[top]!;
-        sp = top;
+      const i = fI;
+      if (i === fN) {
+        if (kind !== F_ARRAY) pairs = fBase;
+        sp--;
+        if (sp > 0) {
+          const t = sp - 1;
+          fKind = sKind[t]!;
+          fObj = sObj[t];
+          fI = sI[t]!;
+          fN = sN[t]!;
+          fDue = sDue[t]!;
+          fBase = sBase[t]!;
+        }
         continue;
       }
-      sI[top] = i + 1;
-      if (kind === F_ARRAY) v = sObj[top][i];
-      else {
-        sDue[top] = i;
-        v = values[i];
-      }
+      fI = i + 1;
+      if (kind !== F_ARRAY) fDue = i;
+      v = fObj[i];
       pending = true;
     }
   } catch (e) {
     if (e instanceof EncodeFailure) {
+      if (sp > 0) sI[sp - 1] = fI;
       const at = pathOf(sKind, sI, keys, sp, e.hops);
       throw unserializableError(o.name, value, `${e.why} at ${at}`);
     }
