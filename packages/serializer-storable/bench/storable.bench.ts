@@ -1,8 +1,10 @@
 // Storable decode and encode in Node against Perl's own Storable 3.26 on the same data, and against msgpackr and
 // JSON, in one run: a small object and a ~1 MB structure. Node and Perl run alternately, round by round (the
-// machine is shared and noisy); each cell is the median of ROUNDS, each ratio the median of per-round ratios.
+// machine is shared and noisy); each cell is the median of ROUNDS, each ratio the median of per-round ratios. Each
+// Node window follows a warm-up of its own case (see rate()).
 // Run: pnpm --filter @shm/serializer-storable bench   (env BENCH_SECONDS per measurement, default 0.4;
-// BENCH_ROUNDS, default 5). Never part of `test`.
+// BENCH_ROUNDS, default 5; BENCH_ISO_ROUNDS, default 3, for the 1 MB cases in processes of their own). Never part
+// of `test`.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,37 +12,27 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { createStorableSerializer, freeze, nfreeze, storable } from '../dist/index.js';
+import { large, run, small } from './data.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 0.4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PERL = fileURLToPath(new URL('./perl-bench.pl', import.meta.url));
+const ISOLATED = fileURLToPath(new URL('./isolated.ts', import.meta.url));
+const ISO_ROUNDS = Number(process.env.BENCH_ISO_ROUNDS ?? 3);
 const native = createStorableSerializer({ byteOrder: 'native' });
 const packr = new Packr({ useRecords: false });
 
+/** Operations per second of `fn` in steady state: a quarter window of warm-up, then the window. */
 function rate(secs: number, fn: () => unknown): number {
-  let n = 0;
-  let batch = 1;
-  const t0 = process.hrtime.bigint();
-  let elapsed = 0;
-  while (elapsed < secs) {
-    for (let i = 0; i < batch; i++) fn();
-    n += batch;
-    if (batch < 4096) batch *= 2;
-    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
-  }
-  return n / elapsed;
+  // Each case warms up right before its window. Without it a window paid for what ran before it: the first 1 MB
+  // encode window after the decodes (each leaves a 7000-object structure, and the heap's GC limits are tuned to
+  // them) measured 1.14x of Perl where a second window of the same code right after measured 2.00x. The window
+  // still pays every collection its own allocations cause. (A forced full GC before each window is no remedy: it
+  // shrinks the young generation, and every allocating case then measured 20-45% slower.)
+  run(secs / 4, fn);
+  return run(secs, fn);
 }
 
-/** The data: numbers as integers and doubles, ASCII and non-ASCII strings, nested arrays and hashes. */
-const small = { id: 12345, name: 'widget-42', active: 1, tags: ['a', 'b'], score: 3.75 };
-const large = Array.from({ length: 7000 }, (_, i) => ({
-  id: i,
-  name: `item-${i}`,
-  label: i % 7 === 0 ? `caf\u00e9 \u263a ${i}` : `plain label number ${i}`,
-  price: i / 8 + 0.1,
-  tags: ['red', 'green', i % 2 ? 'blue' : 'yellow'],
-  dims: { w: i % 100, h: (i * 7) % 100, unit: 'cm' },
-}));
 const datasets = { small, large } as const;
 
 interface Cells {
@@ -103,10 +95,6 @@ try {
       const v = storable.decode(native.encode(value)); // the value as decoded, with its doubles exact
       const mp = packr.pack(value);
       const js = JSON.stringify(value);
-      if (r === 0) {
-        rate(SECONDS / 4, () => storable.decode(net));
-        rate(SECONDS / 4, () => nfreeze(v));
-      }
       const p = perl.find((x) => x.name === name)!;
       rounds[name]!.push({
         decodeNet: rate(SECONDS, () => storable.decode(net)),
@@ -160,6 +148,58 @@ try {
     );
     console.log();
   }
+
+  // The 1 MB structure again, each Node case in a process of its own that warms up for 1.5 s and then does only
+  // that case: a long-lived process that mostly encodes (or decodes) one kind of structure. In the mixed process
+  // above, encodeImage's code also serves the small object's shapes, and the decodes before an encode window leave
+  // the heap's GC limits tuned to their garbage: either alone made the same 1 MB encode ~40% slower when measured
+  // (126 vs 202 encodes/s after a second of small encodes first; 124 after a second of decodes).
+  const iso: Record<string, number>[] = [];
+  const largeFile = files.find((f) => f.startsWith('large='))!;
+  const largeImg = { net: join(dir, 'large.net'), nat: join(dir, 'large.nat') };
+  writeFileSync(largeImg.net, images.large!.net);
+  writeFileSync(largeImg.nat, images.large!.nat);
+  for (let r = 0; r < ISO_ROUNDS; r++) {
+    const p = JSON.parse(
+      execFileSync('perl', [PERL, String(SECONDS), largeFile], { encoding: 'utf8' }).trim(),
+    ) as Record<string, number>;
+    const node = (op: string) =>
+      Number(
+        execFileSync(
+          process.execPath,
+          [
+            '--conditions=@shm/source',
+            '--import',
+            'tsx',
+            ISOLATED,
+            op,
+            largeImg.net,
+            largeImg.nat,
+            String(SECONDS),
+          ],
+          { encoding: 'utf8' },
+        ).trim(),
+      );
+    iso.push({
+      decodeNet: node('decodeNet') / p.thawNetwork!,
+      decodeNative: node('decodeNative') / p.thawNative!,
+      encodeNet: node('encodeNet') / p.nfreeze!,
+      encodeNative: node('encodeNative') / p.freeze!,
+    });
+  }
+  const isoRatio = (k: string) => {
+    const xs = iso.map((c) => c[k]!).sort((a, b) => a - b);
+    return `${median(xs).toFixed(2)}x (${xs[0]!.toFixed(2)}-${xs[xs.length - 1]!.toFixed(2)})`;
+  };
+  console.log(
+    `large, each Node case in its own warmed-up process (${ISO_ROUNDS} rounds, Node / Perl: median (min-max))`,
+  );
+  console.log('| operation | Node / Perl |');
+  console.log('|---|---:|');
+  console.log(`| decode nfreeze image | ${isoRatio('decodeNet')} |`);
+  console.log(`| decode freeze image | ${isoRatio('decodeNative')} |`);
+  console.log(`| encode nfreeze | ${isoRatio('encodeNet')} |`);
+  console.log(`| encode freeze | ${isoRatio('encodeNative')} |`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
