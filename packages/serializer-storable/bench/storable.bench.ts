@@ -151,9 +151,9 @@ try {
 
   // The 1 MB structure again, each Node case in a process of its own that warms up for 1.5 s and then does only
   // that case: a long-lived process that mostly encodes (or decodes) one kind of structure. In the mixed process
-  // above, encodeImage's code also serves the small object's shapes, and the decodes before an encode window leave
-  // the heap's GC limits tuned to their garbage: either alone made the same 1 MB encode ~40% slower when measured
-  // (126 vs 202 encodes/s after a second of small encodes first; 124 after a second of decodes).
+  // above the same 1 MB encode runs 110-240 times a second from window to window and from process to process (the
+  // code V8 makes for encodeImage, and the heap the other cases leave, differ each time); warmed up alone it runs
+  // at the top of that range.
   const iso: Record<string, number>[] = [];
   const largeFile = files.find((f) => f.startsWith('large='))!;
   const largeImg = { net: join(dir, 'large.net'), nat: join(dir, 'large.nat') };
