@@ -547,14 +547,18 @@ export class RwLock {
     if (!this.#recover) return false;
     const a = this.#a;
     const b = this.#b;
-    let start = 0;
+    // Every slot that names w counts, not the first: an id is reused (Linux hands out thread ids again once
+    // pid_max, often 32768, wraps), and a dead task's slot can still name it, with that task's start time, below the
+    // slot of the live thread that now holds W. Judged by the first, a live holder was taken for dead and its lock
+    // taken over: two writers in one commit (torture: chained segments gone under a reader, SysV intents lost).
+    let named = false;
     for (let i = 0; i < SLOT_COUNT; i++) {
       if (Atomics.load(a, b + OWNER + i) === w) {
-        start = Atomics.load(a, b + START + i) >>> 0;
-        break;
+        named = true;
+        if (this.#identity.alive(w, Atomics.load(a, b + START + i) >>> 0)) return false;
       }
     }
-    return !this.#identity.alive(w, start);
+    return named || !this.#identity.alive(w, 0);
   }
 
   /** Holding W: clears the bits of dead shared holders. Returns true if any was dead. */

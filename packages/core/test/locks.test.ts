@@ -32,6 +32,34 @@ afterEach(async () => {
 });
 
 describe('RwLock', () => {
+  it('does not take a live holder for dead when a dead task with the same (reused) id left a slot below its own', async () => {
+    // Thread ids are reused once pid_max wraps. A dead incarnation's slot still names the id with its own start
+    // time; the live holder's slot, with the right start time, comes after it.
+    lock.lock();
+    const tid = region.i32[0]!; // W: the holder's id
+    lock.unlock();
+    lock.release(); // slot 0 is free again; its start time stays
+    const OWNER = 16;
+    const START = OWNER + 128;
+    Atomics.store(region.i32, START, (Atomics.load(region.i32, START) + 1) | 0); // another task's start time
+    Atomics.store(region.i32, OWNER, tid); // slot 0: "tid", not held, started at another time: a dead incarnation
+    const holder = new RwLock(region, 0, { name: 'test-lock' });
+    try {
+      expect(holder.lock()).toBe(LockStatus.Acquired); // claims slot 1 (slot 0 is taken), W = tid
+      expect(region.i32[OWNER + 1]).toBe(tid);
+      const p = peer();
+      await p.next((m) => m.ready);
+      p.send({ op: 'lock', timeoutMs: 300 });
+      // Before the fix: OwnerDied (2), the live holder's lock taken over.
+      expect((await p.next((m) => m.op === 'lock')).status).toBe(LockStatus.WouldBlock);
+      expect(region.i32[0]).toBe(tid);
+    } finally {
+      if (holder.holdsExclusive) holder.unlock();
+      holder.release();
+      Atomics.store(region.i32, OWNER, 0);
+    }
+  });
+
   it('gives an exact total when 4 processes increment a counter 5000 times each under the exclusive lock', async () => {
     const ps = [peer(), peer(), peer(), peer()];
     await Promise.all(ps.map((p) => p.next((m) => m.ready)));
