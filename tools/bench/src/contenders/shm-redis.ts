@@ -44,11 +44,14 @@ export const shmRedis: NodeContender = {
       fetch,
       async waitFor(seq, deadline) {
         for (;;) {
+          // The serial is read before the value: read after, it may name a newer value than the
+          // one looked at, and waiting for a change from it waits for a commit that never comes.
+          const serial = s.serial;
           const v = fetch();
           if (seqOf(v) >= seq) return v;
           const left = deadline - performance.now();
           if (left <= 0) throw new Error(`Timed out waiting for seq ${seq}; last seen ${seqOf(v)}`);
-          await s.waitForChange(s.serial, Math.ceil(left));
+          await s.waitForChange(serial, Math.ceil(left));
         }
       },
       async close() {
