@@ -13,8 +13,6 @@ interface FastBuffer extends Buffer {
 }
 
 const MACHINE_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const f64 = new Float64Array(1);
-const f64b = new Uint8Array(f64.buffer);
 const CHUNK = 8192;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const INT64_MIN = -(2n ** 63n);
@@ -75,6 +73,8 @@ const F_FLAG_HASH = 2;
 /** The output chunk of one serializer: results are views of it, so it is only ever written after `start`. */
 export interface Output {
   buf: FastBuffer;
+  /** A view of `buf`'s bytes for the 4- and 8-byte fields: one store each, where bytes one by one took four or eight. */
+  dv: DataView;
   start: number;
   /** Size of the last encoding: a chunk with less room than this is replaced before the next encode. */
   last: number;
@@ -83,7 +83,12 @@ export interface Output {
 }
 
 export function newOutput(): Output {
-  return { buf: Buffer.allocUnsafe(CHUNK) as FastBuffer, start: 0, last: 0, busy: false };
+  const buf = Buffer.allocUnsafe(CHUNK) as FastBuffer;
+  return { buf, dv: viewOf(buf), start: 0, last: 0, busy: false };
+}
+
+function viewOf(buf: Uint8Array): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /** A chunk with room for `need` more bytes after [start, pos), the bytes so far copied to its beginning. */
@@ -93,22 +98,9 @@ function grow(out: Output, pos: number, need: number): FastBuffer {
   const next = Buffer.allocUnsafe(size) as FastBuffer;
   next.set(out.buf.subarray(out.start, pos), 0);
   out.buf = next;
+  out.dv = viewOf(next);
   out.start = 0;
   return next;
-}
-
-function put32(buf: Uint8Array, p: number, v: number, be: boolean): void {
-  if (be) {
-    buf[p] = v >>> 24;
-    buf[p + 1] = v >>> 16;
-    buf[p + 2] = v >>> 8;
-    buf[p + 3] = v;
-  } else {
-    buf[p] = v;
-    buf[p + 1] = v >>> 8;
-    buf[p + 2] = v >>> 16;
-    buf[p + 3] = v >>> 24;
-  }
 }
 
 /** Whether every character of `s` is below U+0100 (a Perl byte string can hold it). */
@@ -166,6 +158,7 @@ function latin1Into(buf: FastBuffer, p: number, s: string): void {
  */
 function stringInto(
   buf: FastBuffer,
+  dv: DataView,
   p: number,
   s: string,
   utf8: boolean,
@@ -183,14 +176,14 @@ function stringInto(
       return p + 2 + n;
     }
     buf[p] = large;
-    put32(buf, p + 1, n, be);
+    dv.setUint32(p + 1, n, !be);
     latin1Into(buf, p + 5, s);
     return p + 5 + n;
   }
   if (n > 255) {
     const w = utf8Into(buf, p + 5, s);
     buf[p] = large;
-    put32(buf, p + 1, w, be);
+    dv.setUint32(p + 1, w, !be);
     return p + 5 + w;
   }
   const w = utf8Into(buf, p + 2, s);
@@ -201,7 +194,7 @@ function stringInto(
   }
   buf.copyWithin(p + 5, p + 2, p + 2 + w);
   buf[p] = large;
-  put32(buf, p + 1, w, be);
+  dv.setUint32(p + 1, w, !be);
   return p + 5 + w;
 }
 
@@ -285,9 +278,11 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
     // Room for two encodes of the last one's size: a large value encoded again and again takes a new chunk
     // every other time, not every time (each chunk is external memory that V8 collects with full GCs).
     out.buf = Buffer.allocUnsafe(Math.max(CHUNK, 2 * (out.last + 64))) as FastBuffer;
+    out.dv = viewOf(out.buf);
     out.start = 0;
   }
   let buf = out.buf;
+  let dv = out.dv;
   let cap = buf.length;
   let start = out.start;
   let pos = start;
@@ -352,6 +347,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 pos -= start;
                 start = 0;
                 cap = buf.length;
+                dv = out.dv;
               }
               if (mode === 0) {
                 const n = s.length;
@@ -367,12 +363,12 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                     buf[pos] = 10; // SX_SCALAR
                     buf[pos + 1] = n;
                     pos += 2 + n;
-                  } else pos = stringInto(buf, pos, s, true, true, be);
+                  } else pos = stringInto(buf, dv, pos, s, true, true, be);
                 } else {
                   const narrow = isLatin1(s);
-                  pos = stringInto(buf, pos, s, !narrow, !narrow, be);
+                  pos = stringInto(buf, dv, pos, s, !narrow, !narrow, be);
                 }
-              } else pos = stringInto(buf, pos, s, true, mode === 2, be);
+              } else pos = stringInto(buf, dv, pos, s, true, mode === 2, be);
               tag++;
               break emit;
             }
@@ -383,6 +379,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 pos -= start;
                 start = 0;
                 cap = buf.length;
+                dv = out.dv;
               }
               if (Number.isInteger(x) && x <= MAX_SAFE && x >= -MAX_SAFE && (x !== 0 || 1 / x > 0)) {
                 if (x >= -128 && x <= 127) {
@@ -392,18 +389,23 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 } else if (network) {
                   if (x >= -2147483648 && x <= 2147483647) {
                     buf[pos] = 9; // SX_NETINT
-                    put32(buf, pos + 1, x, true);
+                    dv.setUint32(pos + 1, x);
                     pos += 5;
                   } else {
                     // nfreeze writes integers beyond 32 bits as their decimal string, as Perl's does.
-                    pos = stringInto(buf, pos, String(x), false, false, true);
+                    pos = stringInto(buf, dv, pos, String(x), false, false, true);
                   }
                 } else {
-                  const hi = Math.floor(x / 4294967296);
-                  const lo = x - hi * 4294967296;
-                  buf[pos] = 6; // SX_INTEGER
-                  put32(buf, pos + (MACHINE_LE ? 1 : 5), lo, !MACHINE_LE);
-                  put32(buf, pos + (MACHINE_LE ? 5 : 1), hi, !MACHINE_LE);
+                  // SX_INTEGER: the 8-byte IV in this machine's order, as two 32-bit halves.
+                  buf[pos] = 6;
+                  if (x >= -2147483648 && x <= 2147483647) {
+                    dv.setInt32(pos + (MACHINE_LE ? 1 : 5), x, MACHINE_LE);
+                    dv.setInt32(pos + (MACHINE_LE ? 5 : 1), x < 0 ? -1 : 0, MACHINE_LE);
+                  } else {
+                    const hi = Math.floor(x / 4294967296);
+                    dv.setUint32(pos + (MACHINE_LE ? 1 : 5), x - hi * 4294967296, MACHINE_LE);
+                    dv.setUint32(pos + (MACHINE_LE ? 5 : 1), hi, MACHINE_LE);
+                  }
                   pos += 9;
                 }
               } else if (network) {
@@ -432,12 +434,12 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos -= start;
                   start = 0;
                   cap = buf.length;
+                  dv = out.dv;
                 }
-                pos = stringInto(buf, pos, text, false, false, true);
+                pos = stringInto(buf, dv, pos, text, false, false, true);
               } else {
-                f64[0] = x;
                 buf[pos] = 7; // SX_DOUBLE, this machine's order, as the header says
-                for (let i = 0; i < 8; i++) buf[pos + 1 + i] = f64b[i]!;
+                dv.setFloat64(pos + 1, x, MACHINE_LE);
                 pos += 9;
               }
               tag++;
@@ -449,6 +451,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 pos -= start;
                 start = 0;
                 cap = buf.length;
+                dv = out.dv;
               }
               if (immortal)
                 buf[pos++] = v ? 15 : 16; // SX_SV_YES / SX_SV_NO
@@ -472,6 +475,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 pos -= start;
                 start = 0;
                 cap = buf.length;
+                dv = out.dv;
               }
               if (b >= -128n && b <= 127n) {
                 buf[pos] = 8;
@@ -479,15 +483,15 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 pos += 2;
               } else if (network && b >= -2147483648n && b <= 2147483647n) {
                 buf[pos] = 9;
-                put32(buf, pos + 1, Number(b), true);
+                dv.setUint32(pos + 1, Number(b));
                 pos += 5;
               } else if (!network && b >= INT64_MIN && b <= INT64_MAX) {
                 const u = BigInt.asUintN(64, b);
                 const hi = Number(u >> 32n);
                 const lo = Number(u & 0xffffffffn);
                 buf[pos] = 6;
-                put32(buf, pos + (MACHINE_LE ? 1 : 5), lo, !MACHINE_LE);
-                put32(buf, pos + (MACHINE_LE ? 5 : 1), hi, !MACHINE_LE);
+                dv.setUint32(pos + (MACHINE_LE ? 1 : 5), lo, MACHINE_LE);
+                dv.setUint32(pos + (MACHINE_LE ? 5 : 1), hi, MACHINE_LE);
                 pos += 9;
               } else {
                 // Beyond what the layout carries as a number: the decimal string, as Perl writes a UV > IV_MAX.
@@ -498,8 +502,9 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos -= start;
                   start = 0;
                   cap = buf.length;
+                  dv = out.dv;
                 }
-                pos = stringInto(buf, pos, text, false, false, be);
+                pos = stringInto(buf, dv, pos, text, false, false, be);
               }
               tag++;
               break emit;
@@ -510,6 +515,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                 pos -= start;
                 start = 0;
                 cap = buf.length;
+                dv = out.dv;
               }
               buf[pos++] = 5; // SX_UNDEF
               tag++;
@@ -521,6 +527,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos -= start;
                   start = 0;
                   cap = buf.length;
+                  dv = out.dv;
                 }
                 buf[pos++] = 5;
                 tag++;
@@ -539,6 +546,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos -= start;
                   start = 0;
                   cap = buf.length;
+                  dv = out.dv;
                 }
                 if (len <= 255) {
                   buf[pos] = 10;
@@ -546,7 +554,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos += 2;
                 } else {
                   buf[pos] = 1;
-                  put32(buf, pos + 1, len, be);
+                  dv.setUint32(pos + 1, len, !be);
                   pos += 5;
                 }
                 buf.set(v, pos);
@@ -562,6 +570,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos -= start;
                   start = 0;
                   cap = buf.length;
+                  dv = out.dv;
                 }
                 buf[pos++] = 4; // SX_REF
                 tag++;
@@ -576,9 +585,10 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                     pos -= start;
                     start = 0;
                     cap = buf.length;
+                    dv = out.dv;
                   }
                   buf[pos] = 0; // SX_OBJECT <tag, always big-endian>
-                  put32(buf, pos + 1, objTags[n]!, true);
+                  dv.setUint32(pos + 1, objTags[n]!);
                   pos += 5;
                   break emit;
                 }
@@ -609,6 +619,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                     pos -= start;
                     start = 0;
                     cap = buf.length;
+                    dv = out.dv;
                   }
                   if (ix !== undefined) {
                     buf[pos] = 18; // SX_IX_BLESS
@@ -617,7 +628,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                       pos += 2;
                     } else {
                       buf[pos + 1] = 0x80;
-                      put32(buf, pos + 2, ix, be);
+                      dv.setUint32(pos + 2, ix, !be);
                       pos += 6;
                     }
                   } else {
@@ -630,7 +641,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                     } else {
                       buf.copyWithin(pos + 6, pos + 2, pos + 2 + w);
                       buf[pos + 1] = 0x80;
-                      put32(buf, pos + 2, w, be);
+                      dv.setUint32(pos + 2, w, !be);
                       pos += 6 + w;
                     }
                   }
@@ -644,6 +655,7 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                       pos -= start;
                       start = 0;
                       cap = buf.length;
+                      dv = out.dv;
                     }
                     buf[pos++] = 4; // SX_REF
                     tag++;
@@ -672,9 +684,10 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                     pos -= start;
                     start = 0;
                     cap = buf.length;
+                    dv = out.dv;
                   }
                   buf[pos] = 2; // SX_ARRAY
-                  put32(buf, pos + 1, len, be);
+                  dv.setUint32(pos + 1, len, !be);
                   pos += 5;
                   tag++;
                   if (len > 0) {
@@ -723,15 +736,16 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
                   pos -= start;
                   start = 0;
                   cap = buf.length;
+                  dv = out.dv;
                 }
                 if (flagged) {
                   buf[pos] = 25; // SX_FLAG_HASH <hash flags = 0>
                   buf[pos + 1] = 0;
-                  put32(buf, pos + 2, len, be);
+                  dv.setUint32(pos + 2, len, !be);
                   pos += 6;
                 } else {
                   buf[pos] = 3; // SX_HASH
-                  put32(buf, pos + 1, len, be);
+                  dv.setUint32(pos + 1, len, !be);
                   pos += 5;
                 }
                 tag++;
@@ -773,22 +787,23 @@ export function encodeImage(value: unknown, o: Resolved, shared: Output): Uint8A
             pos -= start;
             start = 0;
             cap = buf.length;
+            dv = out.dv;
           }
           if (mode === 1) {
             const w = utf8Into(buf, pos + 4, key);
-            put32(buf, pos, w, be);
+            dv.setUint32(pos, w, !be);
             pos += 4 + w;
           } else {
             // Every key of an SX_HASH is below U+0100; those of an SX_FLAG_HASH are checked one by one.
             const narrow = kind === F_HASH || isLatin1(key);
             if (kind === F_FLAG_HASH) buf[pos++] = narrow ? 0 : 1; // SHV_K_UTF8
             if (narrow) {
-              put32(buf, pos, key.length, be);
+              dv.setUint32(pos, key.length, !be);
               latin1Into(buf, pos + 4, key);
               pos += 4 + key.length;
             } else {
               const w = utf8Into(buf, pos + 4, key);
-              put32(buf, pos, w, be);
+              dv.setUint32(pos, w, !be);
               pos += 4 + w;
             }
           }
