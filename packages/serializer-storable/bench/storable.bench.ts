@@ -1,13 +1,16 @@
 // Storable decode and encode in Node against Perl's own Storable 3.26 on the same data, and against msgpackr and
-// JSON, in one run: a small object and a ~1 MB structure. Node and Perl run alternately, round by round (the
-// machine is shared and noisy); each cell is the median of ROUNDS, each ratio the median of per-round ratios. Each
-// Node window follows a warm-up of its own case (see rate()).
+// JSON, in one run: a small object and a ~1 MB structure. Each Node window is paired with the Perl window of the
+// same case right next to it (a Perl peer process times a case when asked; which of the two goes first alternates
+// by round), and both run pinned to one CPU when `taskset` exists: this machine is shared and its speed moves by
+// 2x within seconds and from one vCPU to the other, so windows far apart in time or on different CPUs compare the
+// machine, not the code. Each cell is the median of ROUNDS, each ratio the median of the per-pair ratios. Each
+// window follows a warm-up of its own case (see rate()).
 // Run: pnpm --filter @shm/serializer-storable bench   (env BENCH_SECONDS per measurement, default 0.4;
-// BENCH_ROUNDS, default 5; BENCH_ISO_ROUNDS, default 3, for the 1 MB cases in processes of their own). Never part
-// of `test`.
-import { execFileSync } from 'node:child_process';
+// BENCH_ROUNDS, default 5; BENCH_ISO_ROUNDS, default 3, for the 1 MB cases in processes of their own; BENCH_CPU,
+// the CPU to pin to, default the last, or "none"). Never part of `test`.
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
@@ -20,6 +23,57 @@ const PERL = fileURLToPath(new URL('./perl-bench.pl', import.meta.url));
 const ISOLATED = fileURLToPath(new URL('./isolated.ts', import.meta.url));
 const ISO_ROUNDS = Number(process.env.BENCH_ISO_ROUNDS ?? 3);
 const native = createStorableSerializer({ byteOrder: 'native' });
+
+// Pinning: the bench runs itself again under `taskset`, and its children (the Perl peer, the isolated Node cases)
+// inherit the CPU. Node's GC and compiler threads then share that CPU with it, which costs Node, not Perl.
+const CPU = process.env.BENCH_CPU ?? String(availableParallelism() - 1);
+if (CPU !== 'none' && process.env.BENCH_PINNED === undefined) {
+  const pinned = spawnSync(
+    'taskset',
+    ['-c', CPU, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_PINNED: CPU },
+    },
+  );
+  if (pinned.error === undefined) process.exit(pinned.status ?? 1);
+  console.log(`(taskset: ${pinned.error.message}; not pinned)`);
+}
+
+/** The Perl peer: times one case of one dataset when asked (bench/perl-bench.pl). */
+class PerlPeer {
+  readonly #child: ChildProcessWithoutNullStreams;
+  #buffered = '';
+  #waiting: ((line: string) => void)[] = [];
+  constructor(files: string[]) {
+    this.#child = spawn('perl', [PERL, ...files]);
+    this.#child.stdout.setEncoding('utf8');
+    this.#child.stdout.on('data', (chunk: string) => {
+      this.#buffered += chunk;
+      for (let nl = this.#buffered.indexOf('\n'); nl >= 0; nl = this.#buffered.indexOf('\n')) {
+        const line = this.#buffered.slice(0, nl);
+        this.#buffered = this.#buffered.slice(nl + 1);
+        this.#waiting.shift()?.(line);
+      }
+    });
+    this.#child.stderr.pipe(process.stderr);
+  }
+  /** Operations per second of Perl's `op` on dataset `name` over `secs` seconds. */
+  rate(op: string, name: string, secs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push((line) => {
+        const x = Number(line);
+        if (Number.isFinite(x) && x > 0) resolve(x);
+        else reject(new Error(`perl-bench.pl answered ${JSON.stringify(line)} to ${op} ${name}`));
+      });
+      this.#child.stdin.write(`${op} ${name} ${secs}\n`);
+    });
+  }
+  close(): void {
+    this.#child.stdin.end();
+  }
+}
+
 const packr = new Packr({ useRecords: false });
 
 /** Operations per second of `fn` in steady state: a quarter window of warm-up, then the window. */
@@ -50,6 +104,7 @@ interface Cells {
   perlFreeze: number;
 }
 
+let perl: PerlPeer | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'storable-bench-'));
 try {
   const files: string[] = [];
@@ -84,31 +139,62 @@ try {
     images[name] = { net: perlNet, nat: perlNat };
   }
 
+  perl = new PerlPeer(files);
+  const peer = perl;
+  // A Node case and the Perl case it is compared with, next to each other; the first of the two alternates.
+  // Before a Perl window Node idles 30 ms: the work its GC and compiler threads still have from the Node window
+  // before (sweeping, say) is then done, not paid by Perl on the CPU they share.
+  const perlRate = async (op: string, name: string): Promise<number> => {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    return peer.rate(op, name, SECONDS);
+  };
+  const pair = async (
+    r: number,
+    measure: () => number,
+    op: string,
+    name: string,
+  ): Promise<[number, number]> => {
+    if (r % 2 === 0) {
+      const p = await perlRate(op, name);
+      return [measure(), p];
+    }
+    const n = measure();
+    return [n, await perlRate(op, name)];
+  };
   const rounds: Record<string, Cells[]> = { small: [], large: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    const perl = execFileSync('perl', [PERL, String(SECONDS), ...files], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
     for (const [name, value] of Object.entries(datasets)) {
       const { net, nat } = images[name]!;
       const v = storable.decode(native.encode(value)); // the value as decoded, with its doubles exact
       const mp = packr.pack(value);
       const js = JSON.stringify(value);
-      const p = perl.find((x) => x.name === name)!;
+      const [decodeNet, perlThawNet] = await pair(
+        r,
+        () => rate(SECONDS, () => storable.decode(net)),
+        'thawNetwork',
+        name,
+      );
+      const [decodeNative, perlThawNative] = await pair(
+        r,
+        () => rate(SECONDS, () => storable.decode(nat)),
+        'thawNative',
+        name,
+      );
+      const [encodeNet, perlNfreeze] = await pair(r, () => rate(SECONDS, () => nfreeze(v)), 'nfreeze', name);
+      const [encodeNative, perlFreeze] = await pair(r, () => rate(SECONDS, () => freeze(v)), 'freeze', name);
       rounds[name]!.push({
-        decodeNet: rate(SECONDS, () => storable.decode(net)),
-        decodeNative: rate(SECONDS, () => storable.decode(nat)),
-        encodeNet: rate(SECONDS, () => nfreeze(v)),
-        encodeNative: rate(SECONDS, () => freeze(v)),
+        decodeNet,
+        decodeNative,
+        encodeNet,
+        encodeNative,
         msgpackDecode: rate(SECONDS, () => packr.unpack(mp)),
         msgpackEncode: rate(SECONDS, () => packr.pack(value)),
         jsonDecode: rate(SECONDS, () => JSON.parse(js)),
         jsonEncode: rate(SECONDS, () => JSON.stringify(value)),
-        perlThawNet: p.thawNetwork,
-        perlThawNative: p.thawNative,
-        perlNfreeze: p.nfreeze,
-        perlFreeze: p.freeze,
+        perlThawNet,
+        perlThawNative,
+        perlNfreeze,
+        perlFreeze,
       });
     }
   }
@@ -152,16 +238,18 @@ try {
   // The 1 MB structure again, each Node case in a process of its own that warms up for 1.5 s and then does only
   // that case: a long-lived process that mostly encodes (or decodes) one kind of structure. In the mixed process
   // above encodeImage also meets other hidden classes (the literal values, the small object), and the code V8 then
-  // makes for it runs the 1 MB encode at about half the speed (docs/benchmarks.md has the measurements).
+  // makes for it runs the 1 MB encode slower (docs/benchmarks.md has the measurements).
   const iso: Record<string, number>[] = [];
-  const largeFile = files.find((f) => f.startsWith('large='))!;
   const largeImg = { net: join(dir, 'large.net'), nat: join(dir, 'large.nat') };
   writeFileSync(largeImg.net, images.large!.net);
   writeFileSync(largeImg.nat, images.large!.nat);
+  const cases = [
+    ['decodeNet', 'thawNetwork'],
+    ['decodeNative', 'thawNative'],
+    ['encodeNet', 'nfreeze'],
+    ['encodeNative', 'freeze'],
+  ] as const;
   for (let r = 0; r < ISO_ROUNDS; r++) {
-    const p = JSON.parse(
-      execFileSync('perl', [PERL, String(SECONDS), largeFile], { encoding: 'utf8' }).trim(),
-    ) as Record<string, number>;
     const node = (op: string) =>
       Number(
         execFileSync(
@@ -179,12 +267,12 @@ try {
           { encoding: 'utf8' },
         ).trim(),
       );
-    iso.push({
-      decodeNet: node('decodeNet') / p.thawNetwork!,
-      decodeNative: node('decodeNative') / p.thawNative!,
-      encodeNet: node('encodeNet') / p.nfreeze!,
-      encodeNative: node('encodeNative') / p.freeze!,
-    });
+    const cells: Record<string, number> = {};
+    for (const [op, perlOp] of cases) {
+      const [n, p] = await pair(r, () => node(op), perlOp, 'large');
+      cells[op] = n / p;
+    }
+    iso.push(cells);
   }
   const isoRatio = (k: string) => {
     const xs = iso.map((c) => c[k]!).sort((a, b) => a - b);
@@ -200,5 +288,6 @@ try {
   console.log(`| encode nfreeze | ${isoRatio('encodeNet')} |`);
   console.log(`| encode freeze | ${isoRatio('encodeNative')} |`);
 } finally {
+  perl?.close();
   rmSync(dir, { recursive: true, force: true });
 }
