@@ -4,7 +4,8 @@
 // by round), and both run pinned to one CPU when `taskset` exists: this machine is shared and its speed moves by
 // 2x within seconds and from one vCPU to the other, so windows far apart in time or on different CPUs compare the
 // machine, not the code. Each cell is the median of ROUNDS, each ratio the median of the per-pair ratios. Each
-// window follows a warm-up of its own case (see rate()).
+// window follows a warm-up of its own case (see rate()). The "one per event-loop turn" rows time encodes that each
+// start after a turn, so none finds the last one's objects held (decision 0014): the cost of a value encoded once.
 // Run: pnpm --filter @shm/serializer-storable bench   (env BENCH_SECONDS per measurement, default 0.4;
 // BENCH_ROUNDS, default 5; BENCH_ISO_ROUNDS, default 3, for the 1 MB cases in processes of their own; BENCH_CPU,
 // the CPU to pin to, default the last, or "none"). Never part of `test`.
@@ -87,6 +88,25 @@ function rate(secs: number, fn: () => unknown): number {
   return run(secs, fn);
 }
 
+/** As rate(), with the event loop turning before each call (so each encode starts with nothing held). */
+async function rateCold(secs: number, fn: () => unknown): Promise<number> {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const window = async (limit: number) => {
+    let n = 0;
+    let busy = 0;
+    while (busy < limit) {
+      await turn();
+      const t0 = process.hrtime.bigint();
+      fn();
+      busy += Number(process.hrtime.bigint() - t0) / 1e9;
+      n++;
+    }
+    return n / busy;
+  };
+  await window(secs / 4);
+  return window(secs);
+}
+
 const datasets = { small, large } as const;
 
 interface Cells {
@@ -102,6 +122,11 @@ interface Cells {
   perlThawNative: number;
   perlNfreeze: number;
   perlFreeze: number;
+  /** One encode per event-loop turn: nothing of the last encode held (decision 0014), every object looked up. */
+  encodeNetCold: number;
+  encodeNativeCold: number;
+  perlNfreezeCold: number;
+  perlFreezeCold: number;
 }
 
 let perl: PerlPeer | undefined;
@@ -161,6 +186,19 @@ try {
     const n = measure();
     return [n, await perlRate(op, name)];
   };
+  const asyncPair = async (
+    r: number,
+    measure: () => Promise<number>,
+    op: string,
+    name: string,
+  ): Promise<[number, number]> => {
+    if (r % 2 === 0) {
+      const p = await perlRate(op, name);
+      return [await measure(), p];
+    }
+    const n = await measure();
+    return [n, await perlRate(op, name)];
+  };
   const rounds: Record<string, Cells[]> = { small: [], large: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, value] of Object.entries(datasets)) {
@@ -182,6 +220,14 @@ try {
       );
       const [encodeNet, perlNfreeze] = await pair(r, () => rate(SECONDS, () => nfreeze(v)), 'nfreeze', name);
       const [encodeNative, perlFreeze] = await pair(r, () => rate(SECONDS, () => freeze(v)), 'freeze', name);
+      // Only the large value: a small one is never held, and timing single calls of it would time the clock.
+      const cold = name === 'large';
+      const [encodeNetCold, perlNfreezeCold] = cold
+        ? await asyncPair(r, () => rateCold(SECONDS, () => nfreeze(v)), 'nfreeze', name)
+        : [0, 1];
+      const [encodeNativeCold, perlFreezeCold] = cold
+        ? await asyncPair(r, () => rateCold(SECONDS, () => freeze(v)), 'freeze', name)
+        : [0, 1];
       rounds[name]!.push({
         decodeNet,
         decodeNative,
@@ -195,6 +241,10 @@ try {
         perlThawNative,
         perlNfreeze,
         perlFreeze,
+        encodeNetCold,
+        encodeNativeCold,
+        perlNfreezeCold,
+        perlFreezeCold,
       });
     }
   }
@@ -232,13 +282,20 @@ try {
     console.log(
       `| encode freeze | ${m('encodeNative')} | ${m('perlFreeze')} | ${ratio(rs, 'encodeNative', 'perlFreeze')} | | | | |`,
     );
+    if (name === 'large') {
+      console.log(
+        `| encode nfreeze, one per event-loop turn | ${m('encodeNetCold')} | ${m('perlNfreezeCold')} | ${ratio(rs, 'encodeNetCold', 'perlNfreezeCold')} | | | | |`,
+      );
+      console.log(
+        `| encode freeze, one per event-loop turn | ${m('encodeNativeCold')} | ${m('perlFreezeCold')} | ${ratio(rs, 'encodeNativeCold', 'perlFreezeCold')} | | | | |`,
+      );
+    }
     console.log();
   }
 
   // The 1 MB structure again, each Node case in a process of its own that warms up for 1.5 s and then does only
-  // that case: a long-lived process that mostly encodes (or decodes) one kind of structure. In the mixed process
-  // above encodeImage also meets other hidden classes (the literal values, the small object), and the code V8 then
-  // makes for it runs the 1 MB encode slower (docs/benchmarks.md has the measurements).
+  // that case: a long-lived process that mostly encodes (or decodes) one kind of structure. The mixed process above
+  // runs the large encode slower than such a process (docs/benchmarks.md has the measurements).
   const iso: Record<string, number>[] = [];
   const largeImg = { net: join(dir, 'large.net'), nat: join(dir, 'large.nat') };
   writeFileSync(largeImg.net, images.large!.net);
