@@ -2,7 +2,18 @@
 // Allocating, mapping (checked against the store's id), trimming and removing them, and recovering what a writer
 // killed mid-allocation left behind (SysV: the intent protocol and the orphan sweep). docs/architecture/store.md,
 // "Chained segments". Every method except segment() runs under the store's exclusive lock.
-import { isAlive, listSysv, processId, ShmError, shmget, shmRemove, shmStat, sysvFlags } from '@shm/native';
+import { readFileSync } from 'node:fs';
+import {
+  isAlive,
+  listSysv,
+  processId,
+  ShmError,
+  shmget,
+  shmRemove,
+  shmStat,
+  startTimeOf,
+  sysvFlags,
+} from '@shm/native';
 import { isExistsError, isNotFoundError } from './error-codes.js';
 import { type Backend, Region, type RegionOptions } from './region.js';
 import {
@@ -30,6 +41,27 @@ import {
  * created a chained segment and before its id is recorded, the window store.md describes. Read once at load.
  */
 const killAfterShmget = process.env.SHM_TEST_KILL_AFTER_SHMGET === '1';
+
+let bootSeconds: number | undefined;
+/**
+ * When the live task `id` (a process or thread) started, in seconds since the epoch, or 0 if this cannot be told.
+ * Linux: its start in clock ticks since boot (/proc/<id>/stat) over USER_HZ, which is 100 on every architecture
+ * Node runs on, after the boot time (/proc/stat btime); both to about a second. macOS: procInfo gives seconds.
+ */
+function taskStartSeconds(id: number): number {
+  const start = startTimeOf(id);
+  if (start === 0) return 0;
+  if (process.platform === 'darwin') return start;
+  if (process.platform !== 'linux') return 0;
+  if (bootSeconds === undefined) {
+    try {
+      bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'))?.[1] ?? 0);
+    } catch {
+      bootSeconds = 0;
+    }
+  }
+  return bootSeconds === 0 ? 0 : bootSeconds + start / 100;
+}
 
 /** The chained segments of one store's head, as one handle maps them. */
 export class SegmentChain {
@@ -179,12 +211,19 @@ export class SegmentChain {
       const pid = u32[(d + D_PEND_PID) >> 2]!;
       if (pid === 0) continue;
       const since = u32[(d + D_PEND_TIME) >> 2]!;
-      // A live pid (ours: a thread of this process; or another, reused) proves nothing: leave its segments alone.
-      if (pid <= 0x3fffffff && pid !== processId() && !isAlive(pid)) {
+      // The writer that recorded the intent is gone if its pid is, or if the task that has the pid now (ours, or
+      // another that reused it) started after the segment was made: only segments made before that start count
+      // (with two seconds for the clocks' granularity), so a live task's own are never touched. A start that
+      // cannot be told leaves a live pid's segments alone.
+      let before = 0;
+      if (pid > 0 && pid <= 0x3fffffff) {
+        before = pid !== processId() && !isAlive(pid) ? Number.POSITIVE_INFINITY : taskStartSeconds(pid) - 2;
+      }
+      if (before > 0) {
         for (const e of listSysv()) {
           if (e.kind !== 'shm' || e.key !== 0 || e.cpid !== pid || e.nattch !== 0 || this.#named(e.id))
             continue;
-          if (this.#blankOrphan(e.id, pid, since)) {
+          if (this.#blankOrphan(e.id, pid, since, before)) {
             try {
               shmRemove(e.id);
             } catch {
@@ -197,12 +236,16 @@ export class SegmentChain {
     }
   }
 
-  /** Whether SysV segment `id` is the blank one a writer (pid `pid`, intent at `since` s) left before recording it. */
-  #blankOrphan(id: number, pid: number, since: number): boolean {
+  /**
+   * Whether SysV segment `id` is the blank one a writer (pid `pid`, intent at `since` s) left before recording it,
+   * made before `before` (seconds since the epoch).
+   */
+  #blankOrphan(id: number, pid: number, since: number, before: number): boolean {
     let st: ReturnType<typeof shmStat>;
     try {
       st = shmStat(id);
-      if (st.key !== 0 || st.cpid !== pid || st.nattch !== 0 || st.ctime + 1 < since) return false;
+      if (st.key !== 0 || st.cpid !== pid || st.nattch !== 0 || st.ctime + 1 < since || st.ctime >= before)
+        return false;
       if (st.size < MIN_SEG || st.size > this.#maxSeg) return false;
     } catch {
       return false;

@@ -1,6 +1,7 @@
 // Issue 15, items 1, 5 and 6: what a long-lived reader maps, what fetch() reports when commits overtake it, and
 // the SysV segment a writer killed right after shmget() used to leak.
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { listSysv, shmRemove } from '@shm/native';
 import { STORE_LAYOUT, spawnPeer, uniqueKey, uniqueName } from '@shm/test-utils';
@@ -255,6 +256,57 @@ describe('A SysV writer SIGKILLed right after shmget() created a chained segment
     const left = new Set(listSysv().map((e) => e.id));
     expect(left.has(orphan)).toBe(false);
     expect(left.has(foreign)).toBe(true);
+  });
+
+  it('is removed by the next writer when its pid now belongs to a live process, whose own segment stays', async (ctx) => {
+    // The writer dies, and the kernel hands its pid to a new process (forced here through ns_last_pid, as root)
+    // that makes a blank private segment of its own. The next writer must remove the dead one's segment, made
+    // before the new process started, and leave the new one's.
+    const opts: StoreOptions = {
+      key: uniqueKey(),
+      maxSegmentSize: 64 * 1024,
+      inlineCapacity: 4096,
+      pollMs: 5,
+    };
+    const s = Store.create({ ...opts, register: false });
+    cleanups.push(() => s.destroy());
+    const { pid, leaked } = await killAfterShmget(opts);
+    expect(leaked.length).toBe(1);
+    await new Promise((r) => setTimeout(r, 3200)); // past the clocks' two seconds of slack
+    const perl =
+      'use IPC::SysV qw(IPC_PRIVATE IPC_CREAT); $| = 1; my $id = shmget(IPC_PRIVATE, 65536, IPC_CREAT | 0600); ' +
+      'defined $id or die "shmget: $!"; print "$id\n"; sleep 60';
+    let reuser: ChildProcess | undefined;
+    for (let i = 0; i < 200 && reuser === undefined; i++) {
+      try {
+        writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+      } catch (e) {
+        ctx.skip(`cannot choose the next pid (/proc/sys/kernel/ns_last_pid: ${(e as Error).message})`);
+      }
+      const c = spawn('perl', ['-e', perl], { stdio: ['ignore', 'pipe', 'inherit'] });
+      if (c.pid === pid) reuser = c;
+      else c.kill('SIGKILL');
+    }
+    if (reuser === undefined) throw new Error(`pid ${pid} was not handed out again in 200 tries`);
+    const child = reuser;
+    cleanups.push(() => child.kill('SIGKILL'));
+    const theirs = Number(
+      await new Promise<string>((resolve, reject) => {
+        child.stdout!.once('data', (d) => resolve(String(d).trim()));
+        child.once('exit', (code) => reject(new Error(`the reusing process exited (${code})`)));
+      }),
+    );
+    cleanups.push(() => {
+      if (listSysv().some((e) => e.id === theirs)) shmRemove(theirs);
+    });
+    expect(
+      leftBy(pid)
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual([...leaked, theirs].sort());
+    s.store(Buffer.alloc(200_000, 2));
+    expect(leftBy(pid).map((e) => e.id)).toEqual([theirs]);
+    expect(Buffer.from(s.fetch()).equals(Buffer.alloc(200_000, 2))).toBe(true);
   });
 
   it('does not touch a blank private segment of a live process', async () => {
