@@ -280,9 +280,14 @@ export class MmapShare {
   async setAsync(value: unknown): Promise<void> {
     // biome-ignore lint/complexity/noArguments: the count of arguments is what is checked
     this.#checkArgs(arguments.length, value);
-    // encode(), not encodeView(): the wait for the lock lets other code use the serializer meanwhile.
-    const bytes = this.#checkEncoded(this.#serializer.encode(value), NO_HEAD);
-    await this.#store.storeAsync(bytes, this.#sid);
+    // encode(), not encodeView(): the wait for the lock lets other code use the serializer meanwhile. The size is
+    // the store's limit, as for set().
+    const bytes = this.#serializer.encode(value);
+    try {
+      await this.#store.storeAsync(bytes, this.#sid);
+    } catch (err) {
+      throw this.#refused(err, bytes.byteLength);
+    }
   }
 
   #checkArgs(count: number, value: unknown): void {
@@ -295,13 +300,6 @@ export class MmapShare {
     if (value === undefined) {
       throw expected('a value other than undefined (store null to clear it)', 'value', value);
     }
-  }
-
-  /** `body` if `head` + `body` (an encoding) fits the share, else ERR_SHM_TOO_LARGE. */
-  #checkEncoded(body: Uint8Array, head: Uint8Array): Uint8Array {
-    const n = head.byteLength + body.byteLength;
-    if (n > this.#size) throw this.#tooLarge(n);
-    return body;
   }
 
   /** What set() throws for `err`, which the store threw committing an encoding of `n` bytes. */

@@ -131,6 +131,21 @@ describe('set() and get()', () => {
     expect(e.message).toContain('100 bytes');
   });
 
+  it('setAsync() refuses a value one byte too large as set() does, and keeps the previous one', async () => {
+    const share = track(new MmapShare(100, { serializer: 'raw' }));
+    const overhead = share.serializer.encode(new Uint8Array(0)).byteLength;
+    const fits = new Uint8Array(100 - overhead).fill(2);
+    await share.setAsync(fits);
+    const e = await share.setAsync(new Uint8Array(101 - overhead)).then(
+      () => undefined,
+      (err) => err,
+    );
+    expect(e?.code).toBe('ERR_SHM_TOO_LARGE');
+    expect(e.message).toContain('101 bytes');
+    expect(e.message).toContain('new MmapShare(100)');
+    expect(share.get()).toEqual(fits);
+  });
+
   describe('bad input gives its error and the share keeps its previous value', () => {
     const cases: [string, (s: MmapShare) => unknown, (e: any) => void][] = [
       [
