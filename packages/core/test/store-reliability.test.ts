@@ -174,9 +174,8 @@ describe('A SysV writer SIGKILLed right after shmget() created a chained segment
     return { pid: p.pid, leaked };
   }
 
-  const leftBy = (pid: number) => listSysv().filter((e) => e.kind === 'shm' && e.key === 0 && e.cpid === pid);
-
-  it('leaves a segment that the next writer finds and removes (and the lock passes on with OwnerDied)', async () => {
+  /** A SysV store whose values beyond 4 KiB go to 64 KiB chained segments, destroyed after the test. */
+  function chainedStore(): { opts: StoreOptions; s: Store } {
     const opts: StoreOptions = {
       key: uniqueKey(),
       maxSegmentSize: 64 * 1024,
@@ -185,6 +184,13 @@ describe('A SysV writer SIGKILLed right after shmget() created a chained segment
     };
     const s = Store.create({ ...opts, register: false });
     cleanups.push(() => s.destroy());
+    return { opts, s };
+  }
+
+  const leftBy = (pid: number) => listSysv().filter((e) => e.kind === 'shm' && e.key === 0 && e.cpid === pid);
+
+  it('leaves a segment that the next writer finds and removes (and the lock passes on with OwnerDied)', async () => {
+    const { opts, s } = chainedStore();
     s.store(Buffer.alloc(100, 1));
     const { pid, leaked } = await killAfterShmget(opts);
     expect(leaked.length).toBe(1); // the window is real: one private segment, recorded nowhere
@@ -262,14 +268,7 @@ describe('A SysV writer SIGKILLed right after shmget() created a chained segment
     // The writer dies, and the kernel hands its pid to a new process (forced here through ns_last_pid, as root)
     // that makes a blank private segment of its own. The next writer must remove the dead one's segment, made
     // before the new process started, and leave the new one's.
-    const opts: StoreOptions = {
-      key: uniqueKey(),
-      maxSegmentSize: 64 * 1024,
-      inlineCapacity: 4096,
-      pollMs: 5,
-    };
-    const s = Store.create({ ...opts, register: false });
-    cleanups.push(() => s.destroy());
+    const { opts, s } = chainedStore();
     const { pid, leaked } = await killAfterShmget(opts);
     expect(leaked.length).toBe(1);
     await new Promise((r) => setTimeout(r, 3200)); // past the clocks' two seconds of slack
