@@ -158,8 +158,13 @@ describe('fetch() overtaken by two commits between reading pub and the bank sequ
 
 describe('A SysV writer SIGKILLed right after shmget() created a chained segment', () => {
   /** Runs a writer with the test hook that kills it after shmget; returns its pid and the segment it leaked. */
-  async function killAfterShmget(opts: StoreOptions): Promise<{ pid: number; leaked: number[] }> {
-    const p = spawnPeer(peerScript, [JSON.stringify(opts)], { env: { SHM_TEST_KILL_AFTER_SHMGET: '1' } });
+  async function killAfterShmget(
+    opts: StoreOptions,
+    start: <T>(spawnIt: () => T) => T = (spawnIt) => spawnIt(),
+  ): Promise<{ pid: number; leaked: number[] }> {
+    const p = start(() =>
+      spawnPeer(peerScript, [JSON.stringify(opts)], { env: { SHM_TEST_KILL_AFTER_SHMGET: '1' } }),
+    );
     await p.next((m) => m.ready);
     p.send({ op: 'store', len: 300_000, fill: 7 });
     const r = await p.exited;
@@ -265,39 +270,44 @@ describe('A SysV writer SIGKILLed right after shmget() created a chained segment
   });
 
   it('is removed by the next writer when its pid now belongs to a live process, whose own segment stays', async (ctx) => {
-    // The writer dies, and the kernel hands its pid to a new process (forced here through ns_last_pid, as root)
-    // that makes a blank private segment of its own. The next writer must remove the dead one's segment, made
-    // before the new process started, and leave the new one's.
+    // The writer dies, and the kernel hands its pid to a new process that makes a blank private segment of its
+    // own (both pids chosen through ns_last_pid, as root). The next writer must remove the dead one's segment,
+    // made before the new process started, and leave the new one's.
+    const LAST_PID = '/proc/sys/kernel/ns_last_pid';
+    /** spawnIt() with the kernel's next pid set to `next`; the counter is put back at once. */
+    const spawnAt = <T>(next: number, spawnIt: () => T): T => {
+      const was = readFileSync(LAST_PID, 'latin1').trim();
+      try {
+        writeFileSync(LAST_PID, String(next - 1));
+      } catch (e) {
+        ctx.skip(`cannot choose the next pid (${LAST_PID}: ${(e as Error).message})`);
+      }
+      try {
+        return spawnIt();
+      } finally {
+        writeFileSync(LAST_PID, was);
+      }
+    };
+    // Pids far from the ones being handed out, so that no pid another test's process had a moment ago is handed
+    // out again (other packages' tests run alongside): only the dead writer's is, and the counter goes on from
+    // where it was.
+    const counter = Number(readFileSync(LAST_PID, 'latin1'));
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1'));
+    const far = counter + 6000 < pidMax ? counter + 3000 : 1000 + (counter % 1000);
     const { opts, s } = chainedStore();
-    const { pid, leaked } = await killAfterShmget(opts);
+    const { pid, leaked } = await killAfterShmget(opts, (spawnIt) => spawnAt(far, spawnIt));
     expect(leaked.length).toBe(1);
     await new Promise((r) => setTimeout(r, 3200)); // past the clocks' two seconds of slack
     const perl =
       'use IPC::SysV qw(IPC_PRIVATE IPC_CREAT); $| = 1; my $id = shmget(IPC_PRIVATE, 65536, IPC_CREAT | 0600); ' +
       'defined $id or die "shmget: $!"; print "$id\n"; sleep 60';
-    const LAST_PID = '/proc/sys/kernel/ns_last_pid';
     let reuser: ChildProcess | undefined;
-    let last = 0;
-    let wrote = false;
-    try {
-      for (let i = 0; i < 200 && reuser === undefined; i++) {
-        const now = Number(readFileSync(LAST_PID, 'latin1'));
-        if (now > last) last = now;
-        try {
-          writeFileSync(LAST_PID, String(pid - 1));
-          wrote = true;
-        } catch (e) {
-          ctx.skip(`cannot choose the next pid (${LAST_PID}: ${(e as Error).message})`);
-        }
-        const c = spawn('perl', ['-e', perl], { stdio: ['ignore', 'pipe', 'inherit'] });
-        if (c.pid === pid) reuser = c;
-        else c.kill('SIGKILL');
-      }
-    } finally {
-      // Pids go on from where they were, so no other test's recent pid is handed out again.
-      if (wrote) writeFileSync(LAST_PID, String(Math.max(last, Number(readFileSync(LAST_PID, 'latin1')))));
+    for (let i = 0; i < 50 && reuser === undefined; i++) {
+      const c = spawnAt(pid, () => spawn('perl', ['-e', perl], { stdio: ['ignore', 'pipe', 'inherit'] }));
+      if (c.pid === pid) reuser = c;
+      else c.kill('SIGKILL');
     }
-    if (reuser === undefined) throw new Error(`pid ${pid} was not handed out again in 200 tries`);
+    if (reuser === undefined) throw new Error(`pid ${pid} was not handed out again in 50 tries`);
     const child = reuser;
     cleanups.push(() => child.kill('SIGKILL'));
     const theirs = Number(
