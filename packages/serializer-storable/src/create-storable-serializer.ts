@@ -1,4 +1,4 @@
-import { badFormatError, expected, type Serializer } from '@shm/core';
+import { badFormatError, type EncodedView, expected, type Serializer } from '@shm/core';
 import { decodeImage } from './decode.js';
 import { encodeImage, newOutput } from './encode.js';
 import { resolveOptions, type StorableOptions } from './options.js';
@@ -16,10 +16,19 @@ export function createStorableSerializer(options?: StorableOptions): Serializer 
   if (id !== undefined && !(Number.isInteger(id) && id >= 1 && id <= 0xffffffff))
     throw expected('an integer in 1..0xffffffff', 'options.id', id, RangeError);
   const out = newOutput();
+  // encodeView's own chunk, written from its start every call: a writer that copies the image at once (a store's
+  // setValue) then reuses one buffer instead of taking a fresh chunk every other large encode.
+  const scratch = newOutput();
+  const view: EncodedView = { head: new Uint8Array(0), body: new Uint8Array(0) };
   const serializer: Serializer = {
     name: o.name,
     encode(value: unknown): Uint8Array {
       return encodeImage(value, o, out);
+    },
+    encodeView(value: unknown): EncodedView {
+      if (!scratch.busy) scratch.start = 0;
+      view.body = encodeImage(value, o, scratch);
+      return view;
     },
     decode(bytes: Uint8Array): unknown {
       if (!(bytes instanceof Uint8Array)) throw expected('a Uint8Array', 'bytes', bytes);
