@@ -29,6 +29,7 @@ export default definePackage<M, Record<string, never>>((m) => {
     snapshot: () => null,
     entries: {
       'storable.encode': encodes((v) => m.storable.encode(v)),
+      'storable.encodeView': encodes((v) => m.storable.encodeView!(v).body),
       'storable.decode': decodes((b) => m.storable.decode(b)),
       nfreeze: encodes(m.nfreeze),
       freeze: encodes(m.freeze),
