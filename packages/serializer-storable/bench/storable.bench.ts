@@ -175,20 +175,7 @@ try {
   };
   const pair = async (
     r: number,
-    measure: () => number,
-    op: string,
-    name: string,
-  ): Promise<[number, number]> => {
-    if (r % 2 === 0) {
-      const p = await perlRate(op, name);
-      return [measure(), p];
-    }
-    const n = measure();
-    return [n, await perlRate(op, name)];
-  };
-  const asyncPair = async (
-    r: number,
-    measure: () => Promise<number>,
+    measure: () => number | Promise<number>,
     op: string,
     name: string,
   ): Promise<[number, number]> => {
@@ -223,10 +210,10 @@ try {
       // Only the large value: a small one is never held, and timing single calls of it would time the clock.
       const cold = name === 'large';
       const [encodeNetCold, perlNfreezeCold] = cold
-        ? await asyncPair(r, () => rateCold(SECONDS, () => nfreeze(v)), 'nfreeze', name)
+        ? await pair(r, () => rateCold(SECONDS, () => nfreeze(v)), 'nfreeze', name)
         : [0, 1];
       const [encodeNativeCold, perlFreezeCold] = cold
-        ? await asyncPair(r, () => rateCold(SECONDS, () => freeze(v)), 'freeze', name)
+        ? await pair(r, () => rateCold(SECONDS, () => freeze(v)), 'freeze', name)
         : [0, 1];
       rounds[name]!.push({
         decodeNet,
